@@ -1,0 +1,112 @@
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vkseg {
+
+// What vkseg knows about a physical device; printed by `vkseg devices`.
+struct DeviceInfo {
+  uint32_t index = 0;  // position in the Vulkan enumeration order (what --device takes)
+  std::string name;
+  std::string type;  // "discrete GPU", "integrated GPU", "virtual GPU", "CPU", "other"
+  uint32_t vendor_id = 0;
+  uint32_t device_id = 0;
+  uint32_t api_version = 0;
+  std::string driver_name;
+  std::string driver_info;
+
+  bool fp16_storage = false;     // storageBuffer16BitAccess
+  bool fp16_arithmetic = false;  // shaderFloat16
+  bool int8_arithmetic = false;  // shaderInt8
+  uint32_t subgroup_size = 0;
+  uint32_t min_subgroup_size = 0;
+  uint32_t max_subgroup_size = 0;
+  bool subgroup_size_control = false;
+  uint32_t max_shared_memory_bytes = 0;
+  uint32_t max_workgroup_invocations = 0;
+  uint32_t max_workgroup_count[3] = {0, 0, 0};
+  uint32_t max_push_constant_bytes = 0;
+  uint64_t max_storage_buffer_range = 0;
+  uint64_t max_allocation_bytes = 0;
+  uint64_t min_storage_buffer_offset_alignment = 0;
+  uint64_t device_local_bytes = 0;
+  bool unified_memory = false;  // a device-local memory type is also host-visible
+  bool timestamps = false;      // compute queue writes timestamps
+  double timestamp_period_ns = 0.0;
+  bool push_descriptors = false;     // VK_KHR_push_descriptor
+  bool cooperative_matrix = false;   // VK_KHR_cooperative_matrix
+  bool cooperative_matrix_nv = false;  // VK_NV_cooperative_matrix
+};
+
+std::string api_version_string(uint32_t version);
+
+// How a Context chooses and sets up its device.
+struct ContextOptions {
+  // Index into the enumeration order; when empty, VKSEG_DEVICE is read, and without it the first
+  // discrete GPU, then integrated, then virtual, then CPU device is chosen.
+  std::optional<uint32_t> device_index;
+  // Enable VK_LAYER_KHRONOS_validation with synchronization validation (also VKSEG_VALIDATION=1).
+  bool validation = false;
+  // Called with every validation warning or error; by default they go to stderr.
+  std::function<void(const std::string&)> on_validation_message;
+  // Keep activations in device-local memory reached through staging copies even on devices whose
+  // device-local memory is host-visible (tests use it to cover both paths on lavapipe).
+  bool force_staging = false;
+};
+
+// Handles of a device an application already owns. vkseg uses them and never destroys them.
+struct ExternalDevice {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;  // must support compute
+  uint32_t queue_family_index = 0;
+  // Extensions the application enabled on the device (vkseg uses VK_KHR_push_descriptor if listed).
+  std::vector<std::string> enabled_device_extensions;
+};
+
+namespace vk {
+class ContextState;
+}
+
+// A Vulkan device and compute queue, owned or adopted, with the state vkseg keeps per device
+// (pipeline cache, pipelines, command pool). One Context may serve many sessions; it is not
+// thread-safe: use one Context per thread, or guard it.
+class Context {
+ public:
+  explicit Context(const ContextOptions& options = {});
+  static std::unique_ptr<Context> adopt(const ExternalDevice& external,
+                                        const ContextOptions& options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const DeviceInfo& info() const;
+  VkInstance instance() const;
+  VkPhysicalDevice physical_device() const;
+  VkDevice device() const;
+  VkQueue queue() const;
+  uint32_t queue_family_index() const;
+  bool owns_device() const;
+
+  // Validation warnings and errors seen so far (0 when validation is off).
+  uint64_t validation_message_count() const;
+
+  vk::ContextState& state() { return *state_; }
+
+ private:
+  struct Adopt {};
+  Context(Adopt, const ExternalDevice& external, const ContextOptions& options);
+  std::unique_ptr<vk::ContextState> state_;
+};
+
+// Every physical device the Vulkan loader reports, in enumeration order.
+std::vector<DeviceInfo> list_devices();
+
+}  // namespace vkseg

@@ -1,0 +1,20 @@
+#pragma once
+#include "ops/tensor.hpp"
+#include "vk/recorder.hpp"
+
+namespace vkseg::ops {
+
+// Label map: output[n,0,y,x] (uint32) = index of the largest input[n,:,y,x], the first one on
+// ties and a NaN counting as largest, as torch.argmax does.
+class Argmax {
+ public:
+  explicit Argmax(Context& context);
+  Shape output_shape(const Shape& input) const { return {input.n, 1, input.h, input.w}; }
+  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
+
+ private:
+  Context& context_;
+  const vk::Pipeline* pipeline_;
+};
+
+}  // namespace vkseg::ops

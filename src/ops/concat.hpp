@@ -1,0 +1,21 @@
+#pragma once
+#include <vector>
+
+#include "ops/tensor.hpp"
+#include "vk/recorder.hpp"
+
+namespace vkseg::ops {
+
+// Concatenation along channels (torch.cat(dim=1)): one copy dispatch per input.
+class Concat {
+ public:
+  explicit Concat(Context& context);
+  Shape output_shape(const std::vector<Tensor>& inputs) const;
+  void record(vk::Recorder& recorder, const std::vector<Tensor>& inputs, const Tensor& output) const;
+
+ private:
+  Context& context_;
+  const vk::Pipeline* pipeline_;
+};
+
+}  // namespace vkseg::ops

@@ -1,0 +1,35 @@
+#pragma once
+#include "ops/tensor.hpp"
+#include "vk/recorder.hpp"
+
+namespace vkseg::ops {
+
+struct ConvTranspose2dParams {
+  uint32_t in_channels = 0, out_channels = 0;
+  uint32_t kernel_h = 1, kernel_w = 1;
+  uint32_t stride_h = 1, stride_w = 1;
+  uint32_t pad_h = 0, pad_w = 0;
+  uint32_t output_pad_h = 0, output_pad_w = 0;
+  uint32_t dilation_h = 1, dilation_w = 1;
+  uint32_t groups = 1;
+  bool bias = true;
+};
+
+// Transposed convolution with PyTorch's semantics (nn.ConvTranspose2d), computed as a gather
+// (each output element sums its contributions; no atomics). Weight: in x out/groups x kh x kw.
+class ConvTranspose2d {
+ public:
+  ConvTranspose2d(Context& context, const ConvTranspose2dParams& params);
+  const ConvTranspose2dParams& params() const { return params_; }
+  Shape weight_shape() const;
+  Shape output_shape(const Shape& input) const;
+  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight, const Tensor* bias,
+              const Tensor& output) const;
+
+ private:
+  Context& context_;
+  ConvTranspose2dParams params_;
+  const vk::Pipeline* pipeline_;
+};
+
+}  // namespace vkseg::ops

@@ -1,0 +1,74 @@
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vkseg/context.hpp"
+#include "vk/pipeline.hpp"
+
+namespace vkseg::vk {
+
+// Everything a Context holds. Internal code reaches it through Context::state().
+class ContextState {
+ public:
+  ~ContextState();
+
+  VkInstance instance = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t queue_family = 0;
+  bool owns_instance = false;
+  bool owns_device = false;
+  bool force_staging = false;
+  DeviceInfo info;
+  VkPhysicalDeviceMemoryProperties memory{};
+
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  std::function<void(const std::string&)> on_validation_message;
+  std::atomic<uint64_t> validation_messages{0};
+
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn = nullptr;
+  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  VkCommandPool command_pool = VK_NULL_HANDLE;
+
+  // Pipelines are created once per (shader, specialization, layout) and live as long as the context.
+  const Pipeline& pipeline(const PipelineKey& key);
+
+  // Records with `record`, submits to the queue and waits (used for staging copies).
+  template <typename F>
+  void submit_once(F&& record);
+  void submit_and_wait(VkCommandBuffer cmd);
+
+  // Index of a memory type with all `required` flags, preferring `preferred` ones too.
+  int find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                       VkMemoryPropertyFlags preferred) const;
+
+ private:
+  std::map<PipelineKey, std::unique_ptr<Pipeline>> pipelines_;
+  VkCommandBuffer allocate_command_buffer();
+  void free_command_buffer(VkCommandBuffer cmd);
+};
+
+template <typename F>
+void ContextState::submit_once(F&& record) {
+  VkCommandBuffer cmd = allocate_command_buffer();
+  try {
+    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    vkBeginCommandBuffer(cmd, &begin);
+    record(cmd);
+    vkEndCommandBuffer(cmd);
+    submit_and_wait(cmd);
+  } catch (...) {
+    free_command_buffer(cmd);
+    throw;
+  }
+  free_command_buffer(cmd);
+}
+
+}  // namespace vkseg::vk

@@ -1,0 +1,245 @@
+#include "vk/recorder.hpp"
+
+#include <fmt/format.h>
+
+#include "vk/check.hpp"
+#include "vk/context_state.hpp"
+
+namespace vkseg::vk {
+
+namespace {
+
+constexpr uint32_t k_sets_per_pool = 256;
+constexpr uint32_t k_descriptors_per_pool = 1024;
+
+}  // namespace
+
+Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(context) {
+  ContextState& s = context.state();
+  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  alloc.commandPool = s.command_pool;
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  check(vkAllocateCommandBuffers(s.device, &alloc, &cmd_), "vkAllocateCommandBuffers");
+  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  if (VkResult r = vkCreateFence(s.device, &fence_info, nullptr, &fence_); r != VK_SUCCESS) {
+    vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
+    throw_vulkan_error("vkCreateFence", r);
+  }
+  if (timestamp_capacity > 0 && s.info.timestamps) {
+    VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    info.queryCount = timestamp_capacity + 1;
+    if (VkResult r = vkCreateQueryPool(s.device, &info, nullptr, &queries_); r != VK_SUCCESS) {
+      vkDestroyFence(s.device, fence_, nullptr);
+      vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
+      throw_vulkan_error("vkCreateQueryPool", r);
+    }
+    timestamp_capacity_ = timestamp_capacity;
+  }
+}
+
+Recorder::~Recorder() {
+  ContextState& s = context_.state();
+  if (queries_) vkDestroyQueryPool(s.device, queries_, nullptr);
+  for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(s.device, pool, nullptr);
+  vkDestroyFence(s.device, fence_, nullptr);
+  vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
+}
+
+void Recorder::begin() {
+  ContextState& s = context_.state();
+  check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
+  for (VkDescriptorPool pool : pools_) vkResetDescriptorPool(s.device, pool, 0);
+  pools_used_ = 0;
+  pending_writes_.clear();
+  pending_reads_.clear();
+  labels_.clear();
+  dispatch_count_ = barrier_count_ = 0;
+  VkCommandBufferBeginInfo info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  check(vkBeginCommandBuffer(cmd_, &info), "vkBeginCommandBuffer");
+  if (queries_) {
+    vkCmdResetQueryPool(cmd_, queries_, 0, timestamp_capacity_ + 1);
+    vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 0);
+  }
+  recording_ = true;
+  recorded_ = false;
+}
+
+bool Recorder::overlaps(const std::vector<Range>& ranges, const Range& r) {
+  for (const Range& p : ranges) {
+    if (p.buffer == r.buffer && p.begin < r.end && r.begin < p.end) return true;
+  }
+  return false;
+}
+
+void Recorder::track(const std::vector<std::pair<Range, bool>>& accesses) {
+  bool hazard = false;
+  for (const auto& [range, writes] : accesses) {
+    // read-after-write, write-after-write and write-after-read need ordering.
+    if (overlaps(pending_writes_, range) || (writes && overlaps(pending_reads_, range))) {
+      hazard = true;
+    }
+  }
+  if (hazard) {
+    VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                            VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    const VkPipelineStageFlags stages =
+        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    vkCmdPipelineBarrier(cmd_, stages, stages, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+    ++barrier_count_;
+    pending_writes_.clear();
+    pending_reads_.clear();
+  }
+  for (const auto& [range, writes] : accesses) {
+    (writes ? pending_writes_ : pending_reads_).push_back(range);
+  }
+}
+
+VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout, uint32_t binding_count) {
+  ContextState& s = context_.state();
+  for (;;) {
+    if (pools_used_ == pools_.size()) {
+      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                std::max(k_descriptors_per_pool, binding_count)};
+      VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+      info.maxSets = k_sets_per_pool;
+      info.poolSizeCount = 1;
+      info.pPoolSizes = &size;
+      VkDescriptorPool pool = VK_NULL_HANDLE;
+      check(vkCreateDescriptorPool(s.device, &info, nullptr, &pool), "vkCreateDescriptorPool");
+      pools_.push_back(pool);
+    }
+    VkDescriptorSetAllocateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    info.descriptorPool = pools_[pools_used_];
+    info.descriptorSetCount = 1;
+    info.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    VkResult r = vkAllocateDescriptorSets(s.device, &info, &set);
+    if (r == VK_SUCCESS) return set;
+    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) {
+      throw_vulkan_error("vkAllocateDescriptorSets", r);
+    }
+    ++pools_used_;  // this pool is full; move on to the next (created above if needed)
+  }
+}
+
+void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding> bindings,
+                        const void* push, uint32_t push_bytes, uint32_t groups_x,
+                        uint32_t groups_y, uint32_t groups_z, std::string label) {
+  if (!recording_) throw Error("internal error: dispatch outside begin()/end()");
+  if (bindings.size() != pipeline.binding_count || push_bytes != pipeline.push_bytes) {
+    throw Error(fmt::format("internal error: pipeline '{}' takes {} bindings and {} push bytes",
+                            pipeline.name, pipeline.binding_count, pipeline.push_bytes));
+  }
+  if (groups_x == 0 || groups_y == 0 || groups_z == 0) return;
+  const DeviceInfo& info = context_.info();
+  if (groups_x > info.max_workgroup_count[0] || groups_y > info.max_workgroup_count[1] ||
+      groups_z > info.max_workgroup_count[2]) {
+    throw Error(fmt::format("'{}' needs {}x{}x{} workgroups; the device allows {}x{}x{} "
+                            "(try a smaller input size)",
+                            pipeline.name, groups_x, groups_y, groups_z,
+                            info.max_workgroup_count[0], info.max_workgroup_count[1],
+                            info.max_workgroup_count[2]));
+  }
+
+  std::vector<std::pair<Range, bool>> accesses;
+  std::vector<VkDescriptorBufferInfo> buffer_infos;
+  for (const Binding& b : bindings) {
+    if (b.view.size > info.max_storage_buffer_range) {
+      throw VulkanError(fmt::format("'{}' binds {} bytes; the device binds at most {} "
+                                    "(try a smaller input size or batch)",
+                                    pipeline.name, b.view.size, info.max_storage_buffer_range),
+                        int(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+    }
+    const Range range{b.view.buffer, b.view.offset, b.view.offset + b.view.size};
+    if (b.access != Access::Write) accesses.push_back({range, false});
+    if (b.access != Access::Read) accesses.push_back({range, true});
+    buffer_infos.push_back({b.view.buffer, b.view.offset, b.view.size});
+  }
+  track(accesses);
+
+  std::vector<VkWriteDescriptorSet> writes(buffer_infos.size());
+  for (uint32_t i = 0; i < writes.size(); ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &buffer_infos[i];
+  }
+  ContextState& s = context_.state();
+  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);
+  if (s.push_descriptor_fn) {
+    s.push_descriptor_fn(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0,
+                         uint32_t(writes.size()), writes.data());
+  } else {
+    VkDescriptorSet set = allocate_set(pipeline.set_layout, pipeline.binding_count);
+    for (auto& w : writes) w.dstSet = set;
+    vkUpdateDescriptorSets(s.device, uint32_t(writes.size()), writes.data(), 0, nullptr);
+    vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0, 1, &set, 0,
+                            nullptr);
+  }
+  if (push_bytes > 0) {
+    vkCmdPushConstants(cmd_, pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+  }
+  vkCmdDispatch(cmd_, groups_x, groups_y, groups_z);
+  ++dispatch_count_;
+  if (queries_ && labels_.size() < timestamp_capacity_) {
+    labels_.push_back(label.empty() ? pipeline.name : std::move(label));
+    vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_,
+                        uint32_t(labels_.size()));
+  }
+}
+
+void Recorder::copy(BufferView src, BufferView dst) {
+  if (!recording_) throw Error("internal error: copy outside begin()/end()");
+  if (src.size != dst.size) throw Error("internal error: copy between ranges of different sizes");
+  track({{{src.buffer, src.offset, src.offset + src.size}, false},
+         {{dst.buffer, dst.offset, dst.offset + dst.size}, true}});
+  VkBufferCopy region{src.offset, dst.offset, src.size};
+  vkCmdCopyBuffer(cmd_, src.buffer, dst.buffer, 1, &region);
+}
+
+void Recorder::end() {
+  if (!recording_) throw Error("internal error: end() without begin()");
+  // Results become visible to the host (mapped reads) and to later submissions.
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+  check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  recording_ = false;
+  recorded_ = true;
+}
+
+void Recorder::submit() {
+  if (!recorded_) throw Error("internal error: submit() before end()");
+  ContextState& s = context_.state();
+  check(vkResetFences(s.device, 1, &fence_), "vkResetFences");
+  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &cmd_;
+  check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
+  check(vkWaitForFences(s.device, 1, &fence_, VK_TRUE, UINT64_MAX), "running commands on the device");
+}
+
+std::vector<DispatchTime> Recorder::timings() const {
+  std::vector<DispatchTime> result;
+  if (!queries_ || labels_.empty()) return result;
+  std::vector<uint64_t> stamps(labels_.size() + 1);
+  check(vkGetQueryPoolResults(context_.device(), queries_, 0, uint32_t(stamps.size()),
+                              stamps.size() * sizeof(uint64_t), stamps.data(), sizeof(uint64_t),
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+        "vkGetQueryPoolResults");
+  const double ns = context_.info().timestamp_period_ns;
+  for (size_t i = 0; i < labels_.size(); ++i) {
+    const uint64_t delta = stamps[i + 1] >= stamps[i] ? stamps[i + 1] - stamps[i] : 0;
+    result.push_back({labels_[i], double(delta) * ns * 1e-6});
+  }
+  return result;
+}
+
+}  // namespace vkseg::vk

@@ -1,0 +1,78 @@
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "vk/buffer.hpp"
+#include "vk/pipeline.hpp"
+#include "vkseg/context.hpp"
+
+namespace vkseg::vk {
+
+enum class Access { Read, Write, ReadWrite };
+
+struct Binding {
+  BufferView view;
+  Access access = Access::Read;
+};
+
+struct DispatchTime {
+  std::string label;
+  double milliseconds = 0.0;
+};
+
+// Records dispatches into one command buffer that can be submitted any number of times.
+// A barrier is inserted only where a dispatch reads or overwrites a range an earlier dispatch
+// (or copy) wrote, or writes a range an earlier one still reads; independent work runs unordered.
+class Recorder {
+ public:
+  // timestamp_capacity > 0 times that many dispatches with timestamp queries (devices with
+  // timestamps only; see DeviceInfo::timestamps).
+  explicit Recorder(Context& context, uint32_t timestamp_capacity = 0);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  void begin();
+  void dispatch(const Pipeline& pipeline, std::initializer_list<Binding> bindings,
+                const void* push, uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y = 1,
+                uint32_t groups_z = 1, std::string label = {});
+  void copy(BufferView src, BufferView dst);
+  void end();
+  // Runs the recorded commands and waits for them.
+  void submit();
+
+  uint32_t dispatch_count() const { return dispatch_count_; }
+  uint32_t barrier_count() const { return barrier_count_; }
+  // Per-dispatch GPU time of the last submit, in recording order (empty without timestamps).
+  std::vector<DispatchTime> timings() const;
+
+ private:
+  struct Range {
+    VkBuffer buffer;
+    VkDeviceSize begin, end;
+  };
+  static bool overlaps(const std::vector<Range>& ranges, const Range& r);
+  // Inserts a barrier if the accesses conflict with pending ones, then records them as pending.
+  void track(const std::vector<std::pair<Range, bool>>& accesses);
+  VkDescriptorSet allocate_set(VkDescriptorSetLayout layout, uint32_t binding_count);
+
+  Context& context_;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+  VkQueryPool queries_ = VK_NULL_HANDLE;
+  uint32_t timestamp_capacity_ = 0;
+  std::vector<VkDescriptorPool> pools_;
+  uint32_t pools_used_ = 0;
+  std::vector<Range> pending_writes_;
+  std::vector<Range> pending_reads_;
+  std::vector<std::string> labels_;
+  uint32_t dispatch_count_ = 0;
+  uint32_t barrier_count_ = 0;
+  bool recording_ = false;
+  bool recorded_ = false;
+};
+
+}  // namespace vkseg::vk

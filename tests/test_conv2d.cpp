@@ -1,0 +1,120 @@
+// Conv2d against a naive CPU convolution on random shapes. Tolerance: fp32, relative 1e-4
+// (plus 1e-5 absolute for sums that cancel to near zero).
+#include <fmt/format.h>
+
+#include "harness.hpp"
+#include "ops/conv2d.hpp"
+
+namespace vkseg::test {
+namespace {
+
+std::vector<float> reference_conv2d(const ops::Conv2dParams& p, const ops::Shape& in,
+                                    const std::vector<float>& x, const std::vector<float>& w,
+                                    const std::vector<float>& b, const ops::Shape& out) {
+  std::vector<float> y(out.count());
+  const uint32_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
+  for (uint32_t n = 0; n < out.n; ++n)
+    for (uint32_t o = 0; o < out.c; ++o)
+      for (uint32_t oy = 0; oy < out.h; ++oy)
+        for (uint32_t ox = 0; ox < out.w; ++ox) {
+          double acc = p.bias ? b[o] : 0.0;
+          const uint32_t g = o / cout;
+          for (uint32_t ic = 0; ic < cin; ++ic)
+            for (uint32_t ky = 0; ky < p.kernel_h; ++ky)
+              for (uint32_t kx = 0; kx < p.kernel_w; ++kx) {
+                const int64_t iy = int64_t(oy) * p.stride_h - p.pad_h + int64_t(ky) * p.dilation_h;
+                const int64_t ix = int64_t(ox) * p.stride_w - p.pad_w + int64_t(kx) * p.dilation_w;
+                if (iy < 0 || ix < 0 || iy >= in.h || ix >= in.w) continue;
+                acc += double(x[((size_t(n) * in.c + g * cin + ic) * in.h + iy) * in.w + ix]) *
+                       w[((size_t(o) * cin + ic) * p.kernel_h + ky) * p.kernel_w + kx];
+              }
+          if (p.relu && acc < 0) acc = 0;
+          y[((size_t(n) * out.c + o) * out.h + oy) * out.w + ox] = float(acc);
+        }
+  return y;
+}
+
+void check_conv2d(const ops::Conv2dParams& p, const ops::Shape& in) {
+  SCOPED_TRACE(fmt::format("input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} relu{}", in.str(),
+                           p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+                           p.dilation_h, p.dilation_w, p.groups, p.out_channels, p.bias, p.relu));
+  ops::Conv2d conv(context(), p);
+  const ops::Shape out = conv.output_shape(in);
+  const ops::Shape ws = conv.weight_shape();
+  const auto x = random_floats(in.count());
+  const auto w = random_floats(ws.count());
+  const auto b = random_floats(p.out_channels);
+  auto dx = device_tensor(in, x);
+  auto dw = device_tensor(ws, w);
+  auto db = device_tensor({1, p.out_channels, 1, 1}, b);
+  auto dy = device_tensor(out);
+  run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
+  EXPECT_TRUE(all_close(read_floats(dy), reference_conv2d(p, in, x, w, b, out)));
+}
+
+TEST(Conv2d, RandomShapes) {
+  for (int trial = 0; trial < 40; ++trial) {
+    ops::Conv2dParams p;
+    p.groups = random_int(0, 3) == 0 ? random_int(2, 3) : 1;
+    p.in_channels = p.groups * random_int(1, 7);
+    p.out_channels = p.groups * random_int(1, 9);
+    p.kernel_h = random_int(1, 5);
+    p.kernel_w = random_int(1, 5);
+    p.stride_h = random_int(1, 3);
+    p.stride_w = random_int(1, 3);
+    p.dilation_h = random_int(1, 2);
+    p.dilation_w = random_int(1, 2);
+    p.pad_h = random_int(0, 3);
+    p.pad_w = random_int(0, 3);
+    p.bias = random_int(0, 1);
+    p.relu = random_int(0, 1);
+    ops::Shape in{random_int(1, 3), p.in_channels, random_int(1, 17), random_int(1, 17)};
+    // Keep only shapes whose padded input holds at least one dilated kernel window.
+    if (int(in.h) + 2 * int(p.pad_h) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
+        int(in.w) + 2 * int(p.pad_w) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
+      --trial;
+      continue;
+    }
+    check_conv2d(p, in);
+  }
+}
+
+TEST(Conv2d, OneByOneMapAndPointwise) {
+  ops::Conv2dParams p{.in_channels = 5, .out_channels = 7, .kernel_h = 1, .kernel_w = 1};
+  check_conv2d(p, {2, 5, 1, 1});
+}
+
+TEST(Conv2d, KernelLargerThanInputWithPadding) {
+  ops::Conv2dParams p{.in_channels = 3, .out_channels = 6, .kernel_h = 7, .kernel_w = 7,
+                      .pad_h = 3, .pad_w = 3, .relu = true};
+  check_conv2d(p, {1, 3, 2, 3});
+}
+
+TEST(Conv2d, CaffeFcnFirstLayerPad100) {
+  ops::Conv2dParams p{.in_channels = 3, .out_channels = 5, .kernel_h = 3, .kernel_w = 3,
+                      .pad_h = 100, .pad_w = 100, .relu = true};
+  check_conv2d(p, {1, 3, 5, 4});
+}
+
+TEST(Conv2d, DepthwiseAndGroupsStraddlingBlocks) {
+  // 6 groups of 1 output channel: every 4-channel block of the shader spans several groups.
+  ops::Conv2dParams p{.in_channels = 6, .out_channels = 6, .kernel_h = 3, .kernel_w = 3,
+                      .pad_h = 1, .pad_w = 1, .groups = 6};
+  check_conv2d(p, {2, 6, 9, 11});
+  p.out_channels = 18;
+  p.groups = 3;
+  check_conv2d(p, {1, 6, 8, 5});
+}
+
+TEST(Conv2d, RejectsImpossibleShapes) {
+  ops::Conv2dParams bad_groups{.in_channels = 5, .out_channels = 4, .kernel_h = 3, .kernel_w = 3,
+                               .groups = 2};
+  EXPECT_THROW(ops::Conv2d(context(), bad_groups), Error);
+  ops::Conv2dParams p{.in_channels = 3, .out_channels = 4, .kernel_h = 5, .kernel_w = 5};
+  ops::Conv2d conv(context(), p);
+  EXPECT_THROW(conv.output_shape({1, 3, 4, 4}), Error);  // kernel does not fit
+  EXPECT_THROW(conv.output_shape({1, 2, 9, 9}), Error);  // wrong channel count
+}
+
+}  // namespace
+}  // namespace vkseg::test

@@ -1,0 +1,114 @@
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <mutex>
+
+#include "harness.hpp"
+
+namespace vkseg::test {
+
+namespace {
+
+std::unique_ptr<Context> g_context;
+std::mutex g_messages_mutex;
+std::vector<std::string> g_messages;
+std::mt19937 g_rng;
+
+// Fails the running test for every validation message its Vulkan calls caused.
+class ValidationListener : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    g_rng.seed(uint32_t(std::hash<std::string>{}(std::string(info.test_suite_name()) + "." +
+                                                  info.name())));
+    std::lock_guard lock(g_messages_mutex);
+    g_messages.clear();
+  }
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    std::lock_guard lock(g_messages_mutex);
+    for (const std::string& m : g_messages) ADD_FAILURE() << "Vulkan validation: " << m;
+    g_messages.clear();
+  }
+};
+
+}  // namespace
+
+Context& context() {
+  if (!g_context) {
+    ContextOptions options;
+    options.validation = true;
+    options.on_validation_message = [](const std::string& m) {
+      std::lock_guard lock(g_messages_mutex);
+      g_messages.push_back(m);
+    };
+    g_context = std::make_unique<Context>(options);
+  }
+  return *g_context;
+}
+
+std::mt19937& rng() { return g_rng; }
+
+uint32_t random_int(uint32_t lo, uint32_t hi) {
+  return std::uniform_int_distribution<uint32_t>(lo, hi)(g_rng);
+}
+
+std::vector<float> random_floats(size_t count, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(count);
+  for (float& x : v) x = dist(g_rng);
+  return v;
+}
+
+DeviceTensor device_tensor(const ops::Shape& shape) {
+  DeviceTensor t{vk::Buffer(context(), shape.bytes()), {}};
+  t.tensor = {shape, t.buffer.view(0, shape.bytes())};
+  return t;
+}
+
+DeviceTensor device_tensor(const ops::Shape& shape, const std::vector<float>& values) {
+  EXPECT_EQ(values.size(), shape.count());
+  DeviceTensor t = device_tensor(shape);
+  vk::upload(context(), t.buffer, 0, values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+std::vector<float> read_floats(const DeviceTensor& t) {
+  std::vector<float> v(t.tensor.shape.count());
+  vk::download(context(), t.buffer, t.tensor.view.offset, v.data(), v.size() * sizeof(float));
+  return v;
+}
+
+std::vector<uint32_t> read_uints(const DeviceTensor& t) {
+  std::vector<uint32_t> v(t.tensor.shape.count());
+  vk::download(context(), t.buffer, t.tensor.view.offset, v.data(), v.size() * sizeof(uint32_t));
+  return v;
+}
+
+::testing::AssertionResult all_close(const std::vector<float>& actual,
+                                     const std::vector<float>& expected, float rel_tol,
+                                     float abs_tol) {
+  if (actual.size() != expected.size()) {
+    return ::testing::AssertionFailure()
+           << "sizes differ: " << actual.size() << " vs " << expected.size();
+  }
+  size_t bad = 0;
+  std::string first;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const float a = actual[i], e = expected[i];
+    const bool ok = (std::isnan(a) && std::isnan(e)) ||
+                    std::fabs(a - e) <= abs_tol + rel_tol * std::fabs(e);
+    if (!ok && bad++ < 5) first += fmt::format(" [{}] {} vs {};", i, a, e);
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << actual.size()
+                                       << " elements differ (rel " << rel_tol << ", abs "
+                                       << abs_tol << "):" << first;
+}
+
+}  // namespace vkseg::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new vkseg::test::ValidationListener);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace vkseg::cli {
+
+// Each command takes the arguments after its name and returns the process exit status.
+int cmd_devices(const std::vector<std::string>& args);
+
+}  // namespace vkseg::cli

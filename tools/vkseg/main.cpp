@@ -1,0 +1,44 @@
+// vkseg command-line tool: dispatches to one function per command.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "vkseg/error.hpp"
+
+namespace {
+
+constexpr const char* k_usage =
+    "usage: vkseg <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  devices [--json]   list Vulkan devices and the features vkseg uses\n"
+    "\n"
+    "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
+    "validation layer.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(k_usage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "devices") return vkseg::cli::cmd_devices(args);
+    fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
+    return 2;
+  } catch (const vkseg::Error& e) {
+    fmt::print(stderr, "vkseg: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "vkseg: error: {}\n", e.what());
+    return 1;
+  }
+}
