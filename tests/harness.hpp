@@ -19,6 +19,11 @@ namespace vkseg::test {
 // validation layer (synchronization validation included). Any validation message fails the test
 // that was running (see test_main.cpp).
 Context& context();
+void release_context();
+
+// Removes and returns the validation messages recorded so far in this test (for tests that
+// provoke a message on purpose).
+std::vector<std::string> take_validation_messages();
 
 // Seeded per test (the test's full name), so a failure reproduces.
 std::mt19937& rng();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "harness.hpp"
 
@@ -44,6 +45,13 @@ Context& context() {
     g_context = std::make_unique<Context>(options);
   }
   return *g_context;
+}
+
+void release_context() { g_context.reset(); }
+
+std::vector<std::string> take_validation_messages() {
+  std::lock_guard lock(g_messages_mutex);
+  return std::exchange(g_messages, {});
 }
 
 std::mt19937& rng() { return g_rng; }
@@ -110,5 +118,9 @@ std::vector<uint32_t> read_uints(const DeviceTensor& t) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::UnitTest::GetInstance()->listeners().Append(new vkseg::test::ValidationListener);
-  return RUN_ALL_TESTS();
+  const int status = RUN_ALL_TESTS();
+  // Destroy the device before exit handlers run: the validation layer's own statics may already be
+  // gone by the time a global's destructor would run.
+  vkseg::test::release_context();
+  return status;
 }

@@ -154,6 +154,11 @@ void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding>
                                     pipeline.name, b.view.size, info.max_storage_buffer_range),
                         int(VK_ERROR_OUT_OF_DEVICE_MEMORY));
     }
+    if (b.view.offset % info.min_storage_buffer_offset_alignment != 0) {
+      throw Error(fmt::format("internal error: '{}' binds offset {}, not a multiple of the "
+                              "device's storage alignment {}",
+                              pipeline.name, b.view.offset, info.min_storage_buffer_offset_alignment));
+    }
     const Range range{b.view.buffer, b.view.offset, b.view.offset + b.view.size};
     if (b.access != Access::Write) accesses.push_back({range, false});
     if (b.access != Access::Read) accesses.push_back({range, true});
