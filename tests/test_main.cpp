@@ -103,7 +103,7 @@ std::vector<uint32_t> read_uints(const DeviceTensor& t) {
   std::string first;
   for (size_t i = 0; i < actual.size(); ++i) {
     const float a = actual[i], e = expected[i];
-    const bool ok = (std::isnan(a) && std::isnan(e)) ||
+    const bool ok = (std::isnan(a) && std::isnan(e)) || a == e ||
                     std::fabs(a - e) <= abs_tol + rel_tol * std::fabs(e);
     if (!ok && bad++ < 5) first += fmt::format(" [{}] {} vs {};", i, a, e);
   }

@@ -1,0 +1,39 @@
+#version 450
+// Label map: the index of the largest channel of each pixel, the first one on ties, and the first
+// NaN if there is one (torch.argmax). One invocation per pixel; neighbouring lanes read
+// neighbouring pixels of the same channel plane.
+#include "common.glsl"
+
+layout(push_constant) uniform Push {
+  uint pixels;  // n * h * w
+  uint c, hw;
+} p;
+
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) writeonly buffer Labels { uint labels[]; };
+
+// Tested on the bits so no compiler can fold it away under fast-math assumptions.
+bool is_nan(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+
+void main() {
+  const uint i = flat_index();
+  if (i >= p.pixels) return;
+  const uint n = i / p.hw;
+  const uint base = n * p.c * p.hw + i % p.hw;
+  uint best_index = 0;
+  float best = x[base];
+  if (!is_nan(best)) {
+    for (uint c = 1; c < p.c; ++c) {
+      const float v = x[base + c * p.hw];
+      if (is_nan(v)) {
+        best_index = c;
+        break;
+      }
+      if (v > best) {  // strictly greater keeps the first index on ties
+        best = v;
+        best_index = c;
+      }
+    }
+  }
+  labels[i] = best_index;
+}

@@ -1,0 +1,104 @@
+#include "ops/conv_transpose2d.hpp"
+
+#include <fmt/format.h>
+
+#include <numeric>
+
+#include "ops/dispatch.hpp"
+#include "vk/context_state.hpp"
+
+namespace vkseg::ops {
+
+namespace {
+
+struct Push {
+  uint32_t c, h, w, oc, oh, ow, groups, count;
+};
+
+// PyTorch's output extent: (in - 1)s - 2p + d(k - 1) + output_pad + 1; may be below one.
+int64_t conv_transpose_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t op,
+                              uint32_t d) {
+  return (int64_t(in) - 1) * s - 2 * int64_t(p) + int64_t(d) * (k - 1) + op + 1;
+}
+
+}  // namespace
+
+ConvTranspose2d::ConvTranspose2d(Context& context, const ConvTranspose2dParams& params)
+    : context_(context), params_(params) {
+  const auto& p = params;
+  if (p.in_channels == 0 || p.out_channels == 0 || p.kernel_h == 0 || p.kernel_w == 0 ||
+      p.stride_h == 0 || p.stride_w == 0 || p.dilation_h == 0 || p.dilation_w == 0 ||
+      p.groups == 0) {
+    throw Error("conv_transpose2d: channels, kernel, stride, dilation and groups must be positive");
+  }
+  if (p.in_channels % p.groups || p.out_channels % p.groups) {
+    throw Error(fmt::format(
+        "conv_transpose2d: {} input and {} output channels do not divide into {} groups",
+        p.in_channels, p.out_channels, p.groups));
+  }
+  // PyTorch's rule: a larger output padding would add rows no input reaches.
+  if ((p.output_pad_h >= p.stride_h && p.output_pad_h >= p.dilation_h) ||
+      (p.output_pad_w >= p.stride_w && p.output_pad_w >= p.dilation_w)) {
+    throw Error(fmt::format(
+        "conv_transpose2d: output padding {}x{} must be smaller than the stride {}x{} or the "
+        "dilation {}x{}",
+        p.output_pad_h, p.output_pad_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w));
+  }
+  const uint32_t tap_step_h = p.stride_h / std::gcd(p.stride_h, p.dilation_h);
+  const uint32_t tap_step_w = p.stride_w / std::gcd(p.stride_w, p.dilation_w);
+  pipeline_ = &context.state().pipeline(
+      {"conv_transpose2d",
+       {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+        p.dilation_h, p.dilation_w, tap_step_h, tap_step_w, p.bias},
+       4,
+       sizeof(Push)});
+}
+
+Shape ConvTranspose2d::weight_shape() const {
+  return {params_.in_channels, params_.out_channels / params_.groups, params_.kernel_h,
+          params_.kernel_w};
+}
+
+Shape ConvTranspose2d::output_shape(const Shape& input) const {
+  const auto& p = params_;
+  if (input.c != p.in_channels) {
+    throw Error(fmt::format("conv_transpose2d: input has {} channels, expected {}", input.c,
+                            p.in_channels));
+  }
+  const int64_t oh = conv_transpose_extent(input.h, p.kernel_h, p.stride_h, p.pad_h,
+                                           p.output_pad_h, p.dilation_h);
+  const int64_t ow = conv_transpose_extent(input.w, p.kernel_w, p.stride_w, p.pad_w,
+                                           p.output_pad_w, p.dilation_w);
+  if (oh < 1 || ow < 1) {
+    throw Error(fmt::format("conv_transpose2d: padding {}x{} leaves no output for a {}x{} input",
+                            p.pad_h, p.pad_w, input.h, input.w));
+  }
+  return {input.n, p.out_channels, uint32_t(oh), uint32_t(ow)};
+}
+
+void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
+                             const Tensor* bias, const Tensor& output) const {
+  require_fits("conv_transpose2d", "input", input);
+  require_fits("conv_transpose2d", "weight", weight);
+  require_fits("conv_transpose2d", "output", output);
+  require_shape("conv_transpose2d", "weight", weight.shape, weight_shape());
+  require_shape("conv_transpose2d", "output", output.shape, output_shape(input.shape));
+  if (params_.bias) {
+    if (!bias) throw Error("conv_transpose2d: the layer has a bias but none was given");
+    require_fits("conv_transpose2d", "bias", *bias);
+    require_shape("conv_transpose2d", "bias", bias->shape, {1, params_.out_channels, 1, 1});
+  }
+  const Shape& o = output.shape;
+  const Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, params_.groups,
+                  uint32_t(o.count())};
+  const FlatGrid grid = flat_grid(context_.info(), o.count());
+  // Without a bias the shader never reads binding 2, but it must still be bound to something.
+  recorder.dispatch(*pipeline_,
+                    {{input.view, vk::Access::Read},
+                     {weight.view, vk::Access::Read},
+                     {bias ? bias->view : weight.view, vk::Access::Read},
+                     {output.view, vk::Access::Write}},
+                    &push, sizeof push, grid.x, grid.y, 1, "conv_transpose2d");
+}
+
+}  // namespace vkseg::ops

@@ -1,0 +1,33 @@
+#include "ops/softmax.hpp"
+
+#include "ops/dispatch.hpp"
+#include "vk/context_state.hpp"
+
+namespace vkseg::ops {
+
+namespace {
+
+struct Push {
+  uint32_t pixels, c, hw;
+};
+
+}  // namespace
+
+Softmax::Softmax(Context& context)
+    : context_(context),
+      pipeline_(
+          &context.state().pipeline({"softmax", {k_flat_local_size, 1, 1}, 2, sizeof(Push)})) {}
+
+void Softmax::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
+  require_fits("softmax", "input", input);
+  require_fits("softmax", "output", output);
+  require_shape("softmax", "output", output.shape, input.shape);
+  const Shape& s = input.shape;
+  if (s.count() == 0) return;
+  const Push push{s.n * s.h * s.w, s.c, s.h * s.w};
+  const FlatGrid grid = flat_grid(context_.info(), push.pixels);
+  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
+                    &push, sizeof push, grid.x, grid.y, 1, "softmax");
+}
+
+}  // namespace vkseg::ops

@@ -1,0 +1,76 @@
+// Concat (torch.cat(dim=1)) against a CPU concatenation; a pure copy, so it must match exactly.
+#include <fmt/format.h>
+
+#include "harness.hpp"
+#include "ops/concat.hpp"
+
+namespace vkseg::test {
+namespace {
+
+std::vector<float> reference_concat(const std::vector<ops::Shape>& shapes,
+                                    const std::vector<std::vector<float>>& values) {
+  std::vector<float> y;
+  for (uint32_t n = 0; n < shapes.front().n; ++n)
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const size_t batch = size_t(shapes[i].c) * shapes[i].h * shapes[i].w;
+      y.insert(y.end(), values[i].begin() + n * batch, values[i].begin() + (n + 1) * batch);
+    }
+  return y;
+}
+
+void check_concat(const std::vector<ops::Shape>& shapes) {
+  std::string names;
+  for (const auto& s : shapes) names += s.str() + " ";
+  SCOPED_TRACE("inputs " + names);
+  ops::Concat op(context());
+  std::vector<std::vector<float>> values;
+  std::vector<DeviceTensor> device;
+  std::vector<ops::Tensor> inputs;
+  for (const auto& s : shapes) {
+    values.push_back(random_floats(s.count()));
+    device.push_back(device_tensor(s, values.back()));
+    inputs.push_back(*device.back());
+  }
+  const ops::Shape out = op.output_shape(inputs);
+  auto dy = device_tensor(out);
+  run([&](vk::Recorder& r) { op.record(r, inputs, *dy); });
+  EXPECT_EQ(read_floats(dy), reference_concat(shapes, values));
+}
+
+TEST(Concat, RandomShapes) {
+  for (int trial = 0; trial < 20; ++trial) {
+    const uint32_t n = random_int(1, 3), h = random_int(1, 11), w = random_int(1, 11);
+    std::vector<ops::Shape> shapes(random_int(1, 4));
+    for (auto& s : shapes) s = {n, random_int(1, 7), h, w};
+    check_concat(shapes);
+  }
+}
+
+TEST(Concat, OneByOneMapsAndSingleInput) {
+  check_concat({{3, 5, 1, 1}, {3, 1, 1, 1}, {3, 2, 1, 1}});
+  check_concat({{2, 3, 4, 5}});
+}
+
+TEST(Concat, OutputShapeSumsChannels) {
+  ops::Concat op(context());
+  auto a = device_tensor({2, 3, 5, 7});
+  auto b = device_tensor({2, 6, 5, 7});
+  EXPECT_EQ(op.output_shape({*a, *b}), (ops::Shape{2, 9, 5, 7}));
+}
+
+TEST(Concat, RejectsMismatchedInputs) {
+  ops::Concat op(context());
+  auto a = device_tensor({2, 3, 5, 7});
+  auto other_batch = device_tensor({1, 3, 5, 7});
+  auto other_height = device_tensor({2, 3, 4, 7});
+  auto other_width = device_tensor({2, 3, 5, 6});
+  EXPECT_THROW(op.output_shape({}), Error);
+  EXPECT_THROW(op.output_shape({*a, *other_batch}), Error);
+  EXPECT_THROW(op.output_shape({*a, *other_height}), Error);
+  EXPECT_THROW(op.output_shape({*a, *other_width}), Error);
+  auto wrong_output = device_tensor({2, 5, 5, 7});
+  run([&](vk::Recorder& r) { EXPECT_THROW(op.record(r, {*a, *a}, *wrong_output), Error); });
+}
+
+}  // namespace
+}  // namespace vkseg::test
