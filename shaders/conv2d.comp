@@ -20,6 +20,7 @@ layout(push_constant) uniform Push {
   uint c, h, w;       // input channels and size
   uint oc, oh, ow;    // output channels and size
   uint groups;
+  uint oc_begin, oc_end;  // output channels of this dispatch; the weight binding starts at oc_begin
 } p;
 
 layout(std430, binding = 0) readonly buffer Input { float x[]; };
@@ -29,9 +30,9 @@ layout(std430, binding = 3) writeonly buffer Output { float y[]; };
 
 void main() {
   const uint pixel = gl_GlobalInvocationID.x;
-  const uint oc0 = gl_GlobalInvocationID.y * OC_BLOCK;
+  const uint oc0 = p.oc_begin + gl_GlobalInvocationID.y * OC_BLOCK;
   const uint n = gl_GlobalInvocationID.z;
-  if (pixel >= p.oh * p.ow || oc0 >= p.oc) return;
+  if (pixel >= p.oh * p.ow || oc0 >= p.oc_end) return;
   const int oy = int(pixel / p.ow);
   const int ox = int(pixel % p.ow);
   const uint cin = p.c / p.groups;
@@ -39,12 +40,12 @@ void main() {
 
   float acc[OC_BLOCK];
   for (uint j = 0; j < OC_BLOCK; ++j) {
-    const uint o = min(oc0 + j, p.oc - 1);
+    const uint o = min(oc0 + j, p.oc_end - 1);
     acc[j] = HAS_BIAS ? bias[o] : 0.0;
   }
   // A block may straddle a group boundary; each output channel reads its own group's inputs.
   const uint group_first = oc0 / cout;
-  const uint group_last = min(oc0 + OC_BLOCK - 1, p.oc - 1) / cout;
+  const uint group_last = min(oc0 + OC_BLOCK - 1, p.oc_end - 1) / cout;
   for (uint g = group_first; g <= group_last; ++g) {
     for (uint ic = 0; ic < cin; ++ic) {
       const uint in_base = ((n * p.c + g * cin + ic) * p.h) * p.w;
@@ -56,9 +57,9 @@ void main() {
           if (ix < 0 || ix >= int(p.w)) continue;
           const float v = x[in_base + uint(iy) * p.w + uint(ix)];
           for (uint j = 0; j < OC_BLOCK; ++j) {
-            const uint o = min(oc0 + j, p.oc - 1);
+            const uint o = min(oc0 + j, p.oc_end - 1);
             if (o / cout != g) continue;
-            acc[j] += v * wt[((o * cin + ic) * KH + ky) * KW + kx];
+            acc[j] += v * wt[(((o - p.oc_begin) * cin + ic) * KH + ky) * KW + kx];
           }
         }
       }
@@ -66,7 +67,7 @@ void main() {
   }
   for (uint j = 0; j < OC_BLOCK; ++j) {
     const uint o = oc0 + j;
-    if (o >= p.oc) break;
+    if (o >= p.oc_end) break;
     const float v = RELU ? max(acc[j], 0.0) : acc[j];
     y[((n * p.oc + o) * p.oh) * p.ow + pixel] = v;
   }

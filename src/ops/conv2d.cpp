@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "ops/dispatch.hpp"
 #include "vk/context_state.hpp"
 
@@ -13,8 +15,21 @@ constexpr uint32_t k_oc_block = 4;
 constexpr uint32_t k_local_size = 64;
 
 struct Push {
-  uint32_t c, h, w, oc, oh, ow, groups;
+  uint32_t c, h, w, oc, oh, ow, groups, oc_begin, oc_end;
 };
+
+// Output channels per dispatch so that one dispatch's weight slice fits a storage binding and
+// starts at an aligned offset (fc6 of a VGG16 FCN holds 411 MB; lavapipe binds 128 MiB).
+uint32_t channels_per_dispatch(const DeviceInfo& info, uint64_t channel_bytes, uint32_t channels) {
+  uint64_t count = std::min<uint64_t>(channels, info.max_storage_buffer_range / channel_bytes);
+  const uint64_t alignment = std::max<uint64_t>(1, info.min_storage_buffer_offset_alignment);
+  while (count > 1 && count < channels && (count * channel_bytes) % alignment != 0) --count;
+  if (count == 0) {
+    throw Error(fmt::format("conv2d: one output channel's weights ({} bytes) exceed the device's "
+                            "largest storage binding", channel_bytes));
+  }
+  return uint32_t(count);
+}
 
 // PyTorch's output extent: floor((in + 2p - d(k-1) - 1) / s) + 1; 0 when the window never fits.
 uint32_t conv_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t d) {
@@ -77,14 +92,22 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     require_shape("conv2d", "bias", bias->shape, {1, params_.out_channels, 1, 1});
   }
   const Shape& o = output.shape;
-  const Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, params_.groups};
-  recorder.dispatch(*pipeline_,
-                    {{input.view, vk::Access::Read},
-                     {weight.view, vk::Access::Read},
-                     {bias ? bias->view : weight.view, vk::Access::Read},
-                     {output.view, vk::Access::Write}},
-                    &push, sizeof push, ceil_div(uint64_t(o.h) * o.w, k_local_size),
-                    ceil_div(o.c, k_oc_block), o.n, "conv2d");
+  const uint64_t channel_bytes = weight.shape.bytes() / o.c;
+  const uint32_t chunk = channels_per_dispatch(context_.info(), channel_bytes, o.c);
+  for (uint32_t begin = 0; begin < o.c; begin += chunk) {
+    const uint32_t end = std::min(o.c, begin + chunk);
+    const Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, params_.groups,
+                    begin, end};
+    const vk::BufferView weights{weight.view.buffer, weight.view.offset + begin * channel_bytes,
+                                 (end - begin) * channel_bytes};
+    recorder.dispatch(*pipeline_,
+                      {{input.view, vk::Access::Read},
+                       {weights, vk::Access::Read},
+                       {bias ? bias->view : weights, vk::Access::Read},
+                       {output.view, vk::Access::Write}},
+                      &push, sizeof push, ceil_div(uint64_t(o.h) * o.w, k_local_size),
+                      ceil_div(end - begin, k_oc_block), o.n, "conv2d");
+  }
 }
 
 }  // namespace vkseg::ops

@@ -6,5 +6,7 @@ namespace vkseg::cli {
 
 // Each command takes the arguments after its name and returns the process exit status.
 int cmd_devices(const std::vector<std::string>& args);
+int cmd_convert(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
 
 }  // namespace vkseg::cli

@@ -16,6 +16,12 @@ constexpr const char* k_usage =
     "\n"
     "commands:\n"
     "  devices [--json]   list Vulkan devices and the features vkseg uses\n"
+    "  convert CHECKPOINT -o MODEL [--arch auto|fcn32s|fcn16s|fcn8s|vgg16] [--num-classes N]\n"
+    "          [--dtype fp32|fp16] [--mean R,G,B] [--std R,G,B] [--scale S] [--bgr|--rgb]\n"
+    "          [--no-fc-relu] [--aligned] [--force]\n"
+    "                     convert a PyTorch checkpoint (torch.save zip or legacy, safetensors)\n"
+    "  run MODEL --input IN.npy --output OUT.npy [--device N] [--force]\n"
+    "                     run the network on an N x C x H x W float32 array; write its logits\n"
     "\n"
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
     "validation layer.\n";
@@ -32,6 +38,8 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "devices") return vkseg::cli::cmd_devices(args);
+    if (command == "convert") return vkseg::cli::cmd_convert(args);
+    if (command == "run") return vkseg::cli::cmd_run(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
   } catch (const vkseg::Error& e) {

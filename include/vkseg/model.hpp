@@ -1,0 +1,100 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "vkseg/context.hpp"
+
+namespace vkseg {
+
+namespace detail {
+struct ModelData;
+struct NetworkState;
+struct SessionState;
+}  // namespace detail
+
+// How an image becomes the network's input: channel order, value = (pixel * scale - mean) / std
+// per channel (pixel in 0..255, channels in the model's order).
+struct Preprocess {
+  bool bgr = false;
+  float scale = 1.0f / 255.0f;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+
+struct ClassInfo {
+  std::string name;
+  std::array<uint8_t, 3> rgb{0, 0, 0};
+};
+
+// A converted model (a .vkseg file: safetensors with the graph, preprocessing and classes in its
+// metadata). Immutable and cheap to copy; safe to share between threads.
+class Model {
+ public:
+  // Reads and validates a model file; throws Error "<path>: <reason>" on any problem.
+  static Model load(const std::string& path);
+
+  const std::string& arch() const;
+  const Preprocess& preprocess() const;
+  const std::vector<ClassInfo>& classes() const;
+  uint32_t input_channels() const;
+  uint64_t parameter_count() const;
+  const std::string& weight_dtype() const;  // "fp32" or "fp16", as stored
+
+  std::shared_ptr<const detail::ModelData> data() const { return data_; }
+  explicit Model(std::shared_ptr<const detail::ModelData> data);
+
+ private:
+  std::shared_ptr<const detail::ModelData> data_;
+};
+
+// A model on a device: weights uploaded once and pipelines created once. Sessions of any input
+// size share it. Not thread-safe (like its Context).
+class Network {
+ public:
+  Network(Context& context, const Model& model);
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  const Model& model() const;
+  Context& context() const;
+  uint64_t weight_bytes() const;
+  detail::NetworkState& state() { return *state_; }
+
+ private:
+  std::unique_ptr<detail::NetworkState> state_;
+};
+
+using Shape4 = std::array<uint32_t, 4>;  // N, C, H, W
+
+// One input size and batch: shapes inferred, activations planned into one arena, and the whole
+// network recorded into one command buffer that every run() replays.
+class Session {
+ public:
+  Session(Network& network, uint32_t batch, uint32_t height, uint32_t width);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  Shape4 input_shape() const;
+  Shape4 output_shape() const;  // logits
+  uint64_t activation_bytes() const;  // the planned arena
+  uint64_t naive_activation_bytes() const;  // every activation in its own buffer, for comparison
+
+  // NCHW float32 in, NCHW float32 logits out (sizes from input_shape() / output_shape()).
+  void run(const float* input, float* logits);
+  // Same, then argmax over classes: N x H x W labels.
+  void run_labels(const float* input, uint32_t* labels);
+
+  // Per-layer output shapes, in execution order (name, shape).
+  std::vector<std::pair<std::string, Shape4>> layer_shapes() const;
+
+ private:
+  std::unique_ptr<detail::SessionState> state_;
+};
+
+}  // namespace vkseg

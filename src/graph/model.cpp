@@ -1,0 +1,226 @@
+// The .vkseg model file: safetensors holding the weights, with the graph, preprocessing and
+// classes as JSON strings in its metadata, so any safetensors reader can open it.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "graph/model_data.hpp"
+#include "io/file_io.hpp"
+#include "io/half.hpp"
+#include "io/safetensors.hpp"
+
+namespace vkseg {
+
+namespace detail {
+
+namespace {
+
+constexpr const char* k_voc_names[] = {
+    "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",
+    "car",        "cat",       "chair",   "cow",   "diningtable", "dog",    "horse",
+    "motorbike",  "person",    "pottedplant", "sheep", "sofa",    "train",  "tvmonitor"};
+
+nlohmann::ordered_json preprocess_json(const Preprocess& p) {
+  nlohmann::ordered_json j;
+  j["channel_order"] = p.bgr ? "bgr" : "rgb";
+  j["scale"] = p.scale;
+  j["mean"] = p.mean;
+  j["std"] = p.std;
+  return j;
+}
+
+Preprocess parse_preprocess(const nlohmann::json& j) {
+  Preprocess p;
+  auto triple = [&](const char* key) {
+    const auto& v = j.at(key);
+    if (!v.is_array() || v.size() != 3) throw Error(fmt::format("preprocess '{}' needs 3 values", key));
+    std::array<float, 3> out{};
+    for (int i = 0; i < 3; ++i) out[i] = v[i].get<float>();
+    return out;
+  };
+  const std::string order = j.at("channel_order").get<std::string>();
+  if (order != "rgb" && order != "bgr") throw Error("preprocess channel_order must be rgb or bgr");
+  p.bgr = order == "bgr";
+  p.scale = j.at("scale").get<float>();
+  p.mean = triple("mean");
+  p.std = triple("std");
+  for (float s : p.std) {
+    if (!(std::isfinite(s) && s != 0.0f)) throw Error("preprocess std values must be non-zero");
+  }
+  if (!std::isfinite(p.scale)) throw Error("preprocess scale must be finite");
+  return p;
+}
+
+std::vector<ClassInfo> parse_classes(const nlohmann::json& j) {
+  if (!j.is_array() || j.empty() || j.size() > 65536) throw Error("classes must be a non-empty list");
+  std::vector<ClassInfo> classes;
+  for (const auto& c : j) {
+    ClassInfo info;
+    info.name = c.at("name").get<std::string>();
+    const auto& rgb = c.at("color");
+    if (!rgb.is_array() || rgb.size() != 3) throw Error("a class colour needs 3 values");
+    for (int i = 0; i < 3; ++i) {
+      const int v = rgb[i].get<int>();
+      if (v < 0 || v > 255) throw Error("class colour values must be 0..255");
+      info.rgb[i] = uint8_t(v);
+    }
+    classes.push_back(std::move(info));
+  }
+  return classes;
+}
+
+std::string metadata_value(const std::map<std::string, std::string>& m, const char* key) {
+  const auto it = m.find(key);
+  if (it == m.end()) throw Error(fmt::format("metadata lacks '{}'", key));
+  return it->second;
+}
+
+}  // namespace
+
+std::array<uint8_t, 3> voc_color(uint32_t label) {
+  std::array<uint8_t, 3> rgb{0, 0, 0};
+  for (int bit = 7; label != 0 && bit >= 0; --bit, label >>= 3) {
+    rgb[0] |= uint8_t((label & 1u) << bit);
+    rgb[1] |= uint8_t(((label >> 1) & 1u) << bit);
+    rgb[2] |= uint8_t(((label >> 2) & 1u) << bit);
+  }
+  return rgb;
+}
+
+std::vector<ClassInfo> default_classes(uint32_t count) {
+  std::vector<ClassInfo> classes;
+  for (uint32_t i = 0; i < count; ++i) {
+    classes.push_back({count == 21 ? k_voc_names[i] : fmt::format("class_{}", i), voc_color(i)});
+  }
+  return classes;
+}
+
+void validate_model(const ModelData& model) {
+  if (model.input_channels == 0 || model.input_channels > 4) {
+    throw Error(fmt::format("the network takes {} input channels; 1 to 4 are supported",
+                            model.input_channels));
+  }
+  std::set<std::string> used;
+  for (const graph::Node& n : model.graph.nodes) {
+    if (!n.weight.empty()) used.insert(n.weight);
+    if (!n.bias.empty()) used.insert(n.bias);
+  }
+  for (const auto& [name, w] : model.weights) {
+    if (!used.count(name)) throw Error(fmt::format("tensor '{}' is used by no layer", name));
+  }
+  if (model.classes.empty()) throw Error("the model names no classes");
+}
+
+void save_model(const ModelData& model, const std::string& path) {
+  validate_model(model);
+  const bool half = model.weight_dtype == "fp16";
+  if (!half && model.weight_dtype != "fp32") {
+    throw Error(fmt::format("unknown weight dtype '{}' (fp32 or fp16)", model.weight_dtype));
+  }
+  std::vector<io::SafetensorsTensor> tensors;
+  for (const auto& [name, w] : model.weights) {
+    io::SafetensorsTensor t{name, half ? "F16" : "F32", w.shape, {}};
+    if (half) {
+      t.data.resize(w.values.size() * 2);
+      for (size_t i = 0; i < w.values.size(); ++i) {
+        const uint16_t h = io::float_to_half(w.values[i]);
+        std::memcpy(t.data.data() + 2 * i, &h, 2);
+      }
+    } else {
+      t.data.resize(w.values.size() * 4);
+      std::memcpy(t.data.data(), w.values.data(), t.data.size());
+    }
+    tensors.push_back(std::move(t));
+  }
+  nlohmann::ordered_json classes = nlohmann::ordered_json::array();
+  for (const ClassInfo& c : model.classes) {
+    classes.push_back({{"name", c.name}, {"color", c.rgb}});
+  }
+  const std::map<std::string, std::string> metadata{
+      {"format", "vkseg"},
+      {"format_version", std::to_string(k_model_format_version)},
+      {"arch", model.arch},
+      {"input_channels", std::to_string(model.input_channels)},
+      {"weight_dtype", model.weight_dtype},
+      {"graph", graph::to_json(model.graph).dump()},
+      {"preprocess", preprocess_json(model.preprocess).dump()},
+      {"classes", classes.dump()},
+  };
+  io::write_safetensors(path, tensors, metadata);
+}
+
+}  // namespace detail
+
+Model::Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(data)) {}
+
+Model Model::load(const std::string& path) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  return io::with_path_in_errors(path, [&] {
+    auto model = std::make_shared<detail::ModelData>();
+    const auto& meta = file.metadata;
+    if (!meta.count("format") || meta.at("format") != "vkseg") {
+      throw Error("a safetensors file but not a vkseg model (convert a checkpoint with "
+                  "`vkseg convert`)");
+    }
+    const std::string version = detail::metadata_value(meta, "format_version");
+    if (version != std::to_string(detail::k_model_format_version)) {
+      throw Error(fmt::format("model format version {} is not supported (this vkseg reads {})",
+                              version, detail::k_model_format_version));
+    }
+    model->arch = detail::metadata_value(meta, "arch");
+    model->weight_dtype = detail::metadata_value(meta, "weight_dtype");
+    const std::string channels = detail::metadata_value(meta, "input_channels");
+    if (channels.size() != 1 || channels[0] < '1' || channels[0] > '4') {
+      throw Error(fmt::format("input_channels '{}' is not 1 to 4", channels));
+    }
+    model->input_channels = uint32_t(channels[0] - '0');
+    graph::WeightShapes shapes;
+    for (const io::SafetensorsTensor& t : file.tensors) {
+      detail::WeightTensor w{t.shape, {}};
+      uint64_t count = 1;
+      for (int64_t d : t.shape) count *= uint64_t(d);
+      w.values.resize(count);
+      if (t.dtype == "F32") {
+        std::memcpy(w.values.data(), t.data.data(), count * 4);
+      } else if (t.dtype == "F16") {
+        for (uint64_t i = 0; i < count; ++i) {
+          uint16_t h;
+          std::memcpy(&h, t.data.data() + 2 * i, 2);
+          w.values[i] = io::half_to_float(h);
+        }
+      } else {
+        throw Error(fmt::format("tensor '{}' has dtype {}; models hold F32 or F16", t.name, t.dtype));
+      }
+      shapes[t.name] = t.shape;
+      model->weights[t.name] = std::move(w);
+    }
+    try {
+      model->graph = graph::graph_from_json(nlohmann::json::parse(detail::metadata_value(meta, "graph")),
+                                            shapes);
+      model->preprocess =
+          detail::parse_preprocess(nlohmann::json::parse(detail::metadata_value(meta, "preprocess")));
+      model->classes =
+          detail::parse_classes(nlohmann::json::parse(detail::metadata_value(meta, "classes")));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("malformed model metadata: {}", e.what()));
+    }
+    detail::validate_model(*model);
+    return Model(std::move(model));
+  });
+}
+
+const std::string& Model::arch() const { return data_->arch; }
+const Preprocess& Model::preprocess() const { return data_->preprocess; }
+const std::vector<ClassInfo>& Model::classes() const { return data_->classes; }
+uint32_t Model::input_channels() const { return data_->input_channels; }
+const std::string& Model::weight_dtype() const { return data_->weight_dtype; }
+
+uint64_t Model::parameter_count() const {
+  uint64_t total = 0;
+  for (const auto& [name, w] : data_->weights) total += w.values.size();
+  return total;
+}
+
+}  // namespace vkseg

@@ -1,0 +1,41 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.hpp"
+#include "vkseg/error.hpp"
+#include "vkseg/model.hpp"
+
+namespace vkseg::detail {
+
+struct WeightTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+struct ModelData {
+  std::string arch;
+  graph::Graph graph;
+  std::map<std::string, WeightTensor> weights;
+  Preprocess preprocess;
+  std::vector<ClassInfo> classes;
+  std::string weight_dtype = "fp32";
+  uint32_t input_channels = 3;
+};
+
+// Model file format version written into the metadata; readers refuse newer ones.
+constexpr int k_model_format_version = 1;
+
+// Writes a .vkseg file (safetensors): weights as fp32 or fp16, the rest as metadata.
+void save_model(const ModelData& model, const std::string& path);
+// Checks that the graph, weights, preprocessing and classes agree; throws Error.
+void validate_model(const ModelData& model);
+
+// The PASCAL VOC palette (FCN's vis.make_palette): label bits spread over R, G, B from the MSB.
+std::array<uint8_t, 3> voc_color(uint32_t label);
+// PASCAL VOC names and palette for 21 classes; "class_N" with the same palette otherwise.
+std::vector<ClassInfo> default_classes(uint32_t count);
+
+}  // namespace vkseg::detail

@@ -1,0 +1,29 @@
+#pragma once
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "graph/model_data.hpp"
+#include "ops/argmax.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/conv_transpose2d.hpp"
+#include "ops/crop_add.hpp"
+#include "ops/max_pool2d.hpp"
+#include "ops/relu.hpp"
+#include "vk/buffer.hpp"
+
+namespace vkseg::detail {
+
+using Operator = std::variant<ops::Conv2d, ops::MaxPool2d, ops::ConvTranspose2d, ops::CropAdd,
+                              ops::Relu>;
+
+struct NetworkState {
+  Context& context;
+  Model model;
+  std::vector<Operator> operators;  // one per graph node
+  vk::Buffer weights;               // every weight tensor, uploaded once
+  std::map<std::string, ops::Tensor> weight_tensors;
+  ops::Argmax argmax;
+};
+
+}  // namespace vkseg::detail

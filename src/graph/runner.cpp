@@ -1,0 +1,278 @@
+// Network (a model on a device) and Session (one input size, planned and recorded once).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "graph/network_state.hpp"
+#include "graph/planner.hpp"
+#include "vk/recorder.hpp"
+
+namespace vkseg {
+
+namespace detail {
+
+struct SessionState {
+  NetworkState& network;
+  ops::Shape input_shape;
+  ops::Shape output_shape;
+  std::vector<std::pair<std::string, ops::Shape>> layer_shapes;
+  uint64_t naive_bytes = 0;
+  vk::Buffer arena;
+  vk::Buffer labels;
+  ops::Tensor input, logits, label_map;
+  std::unique_ptr<vk::Recorder> recorder;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::NetworkState;
+using detail::Operator;
+using graph::Node;
+using graph::OpKind;
+
+uint64_t storage_alignment(const Context& context) {
+  return std::max<uint64_t>(256, context.info().min_storage_buffer_offset_alignment);
+}
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& model) {
+  switch (n.op) {
+    case OpKind::Conv2d: {
+      const auto& w = model.weights.at(n.weight).shape;
+      ops::Conv2dParams p;
+      p.out_channels = uint32_t(w[0]);
+      p.in_channels = uint32_t(w[1]) * n.groups;
+      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
+      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
+      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
+      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
+      p.groups = n.groups;
+      p.bias = !n.bias.empty();
+      p.relu = n.relu;
+      return ops::Conv2d(ctx, p);
+    }
+    case OpKind::ConvTranspose2d: {
+      const auto& w = model.weights.at(n.weight).shape;
+      ops::ConvTranspose2dParams p;
+      p.in_channels = uint32_t(w[0]);
+      p.out_channels = uint32_t(w[1]) * n.groups;
+      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
+      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
+      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
+      p.output_pad_h = n.output_pad[0], p.output_pad_w = n.output_pad[1];
+      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
+      p.groups = n.groups;
+      p.bias = !n.bias.empty();
+      return ops::ConvTranspose2d(ctx, p);
+    }
+    case OpKind::MaxPool2d: {
+      ops::MaxPool2dParams p;
+      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
+      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
+      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
+      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
+      p.ceil_mode = n.ceil_mode;
+      return ops::MaxPool2d(ctx, p);
+    }
+    case OpKind::Crop: return ops::CropAdd(ctx, false);
+    case OpKind::CropAdd: return ops::CropAdd(ctx, true);
+    case OpKind::Relu: return ops::Relu(ctx);
+  }
+  throw Error("internal error: unknown op");
+}
+
+ops::Shape infer_shape(const Node& n, const Operator& op, const std::vector<ops::Shape>& in) {
+  switch (n.op) {
+    case OpKind::Conv2d: return std::get<ops::Conv2d>(op).output_shape(in[0]);
+    case OpKind::ConvTranspose2d: return std::get<ops::ConvTranspose2d>(op).output_shape(in[0]);
+    case OpKind::MaxPool2d: return std::get<ops::MaxPool2d>(op).output_shape(in[0]);
+    case OpKind::Relu: return in[0];
+    case OpKind::Crop:
+    case OpKind::CropAdd: {
+      const ops::Shape& src = in[0];
+      const ops::Shape& ref = in[1];
+      const ops::Shape out{src.n, src.c, ref.h, ref.w};
+      if (n.op == OpKind::CropAdd && (src.n != ref.n || src.c != ref.c)) {
+        throw Error(fmt::format("cannot add {} to {}", ref.str(), src.str()));
+      }
+      if (uint64_t(n.offset[0]) + out.h > src.h || uint64_t(n.offset[1]) + out.w > src.w) {
+        throw Error(fmt::format("a {}x{} window at offset ({}, {}) does not fit in {}x{}; the "
+                                "input is too small for this network",
+                                out.h, out.w, n.offset[0], n.offset[1], src.h, src.w));
+      }
+      return out;
+    }
+  }
+  throw Error("internal error: unknown op");
+}
+
+void record_node(vk::Recorder& r, const Node& n, const Operator& op, const NetworkState& net,
+                 const std::vector<ops::Tensor>& in, const ops::Tensor& out) {
+  switch (n.op) {
+    case OpKind::Conv2d:
+    case OpKind::ConvTranspose2d: {
+      const ops::Tensor& w = net.weight_tensors.at(n.weight);
+      const ops::Tensor* b = n.bias.empty() ? nullptr : &net.weight_tensors.at(n.bias);
+      if (n.op == OpKind::Conv2d) {
+        std::get<ops::Conv2d>(op).record(r, in[0], w, b, out);
+      } else {
+        std::get<ops::ConvTranspose2d>(op).record(r, in[0], w, b, out);
+      }
+      return;
+    }
+    case OpKind::MaxPool2d: std::get<ops::MaxPool2d>(op).record(r, in[0], out); return;
+    case OpKind::Relu: std::get<ops::Relu>(op).record(r, in[0], out); return;
+    case OpKind::Crop:
+      std::get<ops::CropAdd>(op).record(r, in[0], nullptr, out, n.offset[0], n.offset[1]);
+      return;
+    case OpKind::CropAdd:
+      std::get<ops::CropAdd>(op).record(r, in[0], &in[1], out, n.offset[0], n.offset[1]);
+      return;
+  }
+}
+
+Shape4 to_shape4(const ops::Shape& s) { return {s.n, s.c, s.h, s.w}; }
+
+}  // namespace
+
+Network::Network(Context& context, const Model& model)
+    : state_(new NetworkState{context, model, {}, {}, {}, ops::Argmax(context)}) {
+  const detail::ModelData& data = *model.data();
+  for (const Node& n : data.graph.nodes) {
+    try {
+      state_->operators.push_back(make_operator(context, n, data));
+    } catch (const Error& e) {
+      throw Error(fmt::format("layer '{}': {}", n.name, e.what()));
+    }
+  }
+  // One buffer, one upload, every tensor at an aligned offset.
+  const uint64_t alignment = storage_alignment(context);
+  uint64_t total = 0;
+  std::map<std::string, uint64_t> offsets;
+  for (const auto& [name, w] : data.weights) {
+    offsets[name] = total;
+    total = align_up(total + w.values.size() * sizeof(float), alignment);
+  }
+  std::vector<char> blob(std::max<uint64_t>(total, 4));
+  for (const auto& [name, w] : data.weights) {
+    std::memcpy(blob.data() + offsets[name], w.values.data(), w.values.size() * sizeof(float));
+  }
+  state_->weights = vk::Buffer(context, blob.size());
+  vk::upload(context, state_->weights, 0, blob.data(), blob.size());
+  for (const auto& [name, w] : data.weights) {
+    ops::Shape shape;
+    if (w.shape.size() == 4) {
+      shape = {uint32_t(w.shape[0]), uint32_t(w.shape[1]), uint32_t(w.shape[2]),
+               uint32_t(w.shape[3])};
+    } else {
+      shape = {1, uint32_t(w.values.size()), 1, 1};
+    }
+    state_->weight_tensors[name] = {shape, state_->weights.view(offsets[name], shape.bytes())};
+  }
+}
+
+Network::~Network() = default;
+const Model& Network::model() const { return state_->model; }
+Context& Network::context() const { return state_->context; }
+uint64_t Network::weight_bytes() const { return state_->weights.size(); }
+
+Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t width) {
+  NetworkState& net = network.state();
+  const detail::ModelData& data = *net.model.data();
+  const graph::Graph& g = data.graph;
+  if (batch == 0 || height == 0 || width == 0) {
+    throw Error(fmt::format("input size {}x{} with batch {} is empty", height, width, batch));
+  }
+  state_.reset(new detail::SessionState{net, {batch, data.input_channels, height, width}});
+  detail::SessionState& s = *state_;
+
+  // Shapes and lifetimes: step 0 is the input, node i runs at step i + 1.
+  std::map<std::string, size_t> index{{g.input, 0}};
+  std::vector<graph::Lifetime> lifetimes{{g.input, s.input_shape.bytes(), 0, 0}};
+  std::vector<ops::Shape> shapes{s.input_shape};
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    std::vector<ops::Shape> in;
+    for (const std::string& name : n.inputs) {
+      const size_t t = index.at(name);
+      in.push_back(shapes[t]);
+      lifetimes[t].last = int(i + 1);
+    }
+    ops::Shape out;
+    try {
+      out = infer_shape(n, net.operators[i], in);
+    } catch (const Error& e) {
+      throw Error(fmt::format("layer '{}' at input {}x{}: {}", n.name, height, width, e.what()));
+    }
+    index[n.output] = shapes.size();
+    shapes.push_back(out);
+    lifetimes.push_back({n.output, out.bytes(), int(i + 1), int(i + 1)});
+    s.layer_shapes.push_back({n.name, out});
+    s.naive_bytes += out.bytes();
+  }
+  s.naive_bytes += s.input_shape.bytes();
+  const size_t logits_index = index.at(g.outputs.front());
+  lifetimes[logits_index].last = int(g.nodes.size() + 1);  // read back after the last node
+  s.output_shape = shapes[logits_index];
+
+  Context& ctx = net.context;
+  const graph::MemoryPlan plan = graph::plan_memory(lifetimes, storage_alignment(ctx));
+  s.arena = vk::Buffer(ctx, plan.arena_bytes);
+  std::vector<ops::Tensor> tensors;
+  for (size_t t = 0; t < shapes.size(); ++t) {
+    tensors.push_back({shapes[t], s.arena.view(plan.offsets[t], shapes[t].bytes())});
+  }
+  s.input = tensors[0];
+  s.logits = tensors[logits_index];
+  const ops::Shape label_shape = net.argmax.output_shape(s.output_shape);
+  s.labels = vk::Buffer(ctx, label_shape.bytes());
+  s.label_map = {label_shape, s.labels.view(0, label_shape.bytes())};
+
+  s.recorder = std::make_unique<vk::Recorder>(ctx, uint32_t(g.nodes.size() + 1));
+  s.recorder->begin();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    std::vector<ops::Tensor> in;
+    for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
+    record_node(*s.recorder, n, net.operators[i], net, in, tensors[index.at(n.output)]);
+  }
+  net.argmax.record(*s.recorder, s.logits, s.label_map);
+  s.recorder->end();
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+Shape4 Session::input_shape() const { return to_shape4(state_->input_shape); }
+Shape4 Session::output_shape() const { return to_shape4(state_->output_shape); }
+uint64_t Session::activation_bytes() const { return state_->arena.size(); }
+uint64_t Session::naive_activation_bytes() const { return state_->naive_bytes; }
+
+std::vector<std::pair<std::string, Shape4>> Session::layer_shapes() const {
+  std::vector<std::pair<std::string, Shape4>> result;
+  for (const auto& [name, shape] : state_->layer_shapes) result.push_back({name, to_shape4(shape)});
+  return result;
+}
+
+void Session::run(const float* input, float* logits) {
+  detail::SessionState& s = *state_;
+  Context& ctx = s.network.context;
+  vk::upload(ctx, s.arena, s.input.view.offset, input, s.input_shape.bytes());
+  s.recorder->submit();
+  vk::download(ctx, s.arena, s.logits.view.offset, logits, s.output_shape.bytes());
+}
+
+void Session::run_labels(const float* input, uint32_t* labels) {
+  detail::SessionState& s = *state_;
+  Context& ctx = s.network.context;
+  vk::upload(ctx, s.arena, s.input.view.offset, input, s.input_shape.bytes());
+  s.recorder->submit();
+  vk::download(ctx, s.labels, 0, labels, s.label_map.shape.bytes());
+}
+
+}  // namespace vkseg
