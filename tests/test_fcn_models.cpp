@@ -195,5 +195,33 @@ TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
   EXPECT_THROW(Session(network, 1, 0, 32), Error);
 }
 
+TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {
+  const Model model = Model::load(convert("fcn16s_pytorchfcn.pth", "fcn16s_dev.vkseg").string());
+  const io::NpyArray x = io::read_npy((fixtures() / "input_32x32.npy").string());
+  Network network(context(), model);
+  Session session(network, 1, 32, 32);
+  std::vector<float> host(session.logits_range().size / 4);
+  session.run(x.values.data(), host.data());
+
+  // The application's own buffers on the same device, copied in and out with its own commands.
+  vk::Buffer source(context(), x.values.size() * 4), logits(context(), host.size() * 4);
+  vk::Buffer labels(context(), session.labels_range().size);
+  vk::upload(context(), source, 0, x.values.data(), x.values.size() * 4);
+  auto view = [](const DeviceRange& r) { return vk::BufferView{r.buffer, r.offset, r.size}; };
+  run([&](vk::Recorder& r) { r.copy(source.view(0, x.values.size() * 4), view(session.input_range())); });
+  session.run_on_device();
+  run([&](vk::Recorder& r) {
+    r.copy(view(session.logits_range()), logits.view(0, host.size() * 4));
+    r.copy(view(session.labels_range()), labels.view(0, session.labels_range().size));
+  });
+  std::vector<float> device(host.size());
+  vk::download(context(), logits, 0, device.data(), device.size() * 4);
+  EXPECT_EQ(device, host);
+  std::vector<uint32_t> device_labels(32 * 32), host_labels(32 * 32);
+  vk::download(context(), labels, 0, device_labels.data(), device_labels.size() * 4);
+  session.run_labels(x.values.data(), host_labels.data());
+  EXPECT_EQ(device_labels, host_labels);
+}
+
 }  // namespace
 }  // namespace vkseg::test

@@ -71,6 +71,13 @@ class Network {
 
 using Shape4 = std::array<uint32_t, 4>;  // N, C, H, W
 
+// A range of one of the session's device buffers.
+struct DeviceRange {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize size = 0;
+};
+
 // One input size and batch: shapes inferred, activations planned into one arena, and the whole
 // network recorded into one command buffer that every run() replays.
 class Session {
@@ -89,6 +96,14 @@ class Session {
   void run(const float* input, float* logits);
   // Same, then argmax over classes: N x H x W labels.
   void run_labels(const float* input, uint32_t* labels);
+
+  // Device-side use, for applications that produce the input on the same VkDevice: write the
+  // NCHW float32 input into input_range() (a transfer or shader write, completed before the call),
+  // call run_on_device(), then read logits_range() (float32) or labels_range() (uint32).
+  DeviceRange input_range() const;
+  DeviceRange logits_range() const;
+  DeviceRange labels_range() const;
+  void run_on_device();
 
   // Per-layer output shapes, in execution order (name, shape).
   std::vector<std::pair<std::string, Shape4>> layer_shapes() const;

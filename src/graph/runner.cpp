@@ -259,6 +259,21 @@ std::vector<std::pair<std::string, Shape4>> Session::layer_shapes() const {
   return result;
 }
 
+DeviceRange Session::input_range() const {
+  const vk::BufferView& v = state_->input.view;
+  return {v.buffer, v.offset, v.size};
+}
+DeviceRange Session::logits_range() const {
+  const vk::BufferView& v = state_->logits.view;
+  return {v.buffer, v.offset, v.size};
+}
+DeviceRange Session::labels_range() const {
+  const vk::BufferView& v = state_->label_map.view;
+  return {v.buffer, v.offset, v.size};
+}
+
+void Session::run_on_device() { state_->recorder->submit(); }
+
 void Session::run(const float* input, float* logits) {
   detail::SessionState& s = *state_;
   Context& ctx = s.network.context;

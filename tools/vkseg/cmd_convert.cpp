@@ -13,7 +13,7 @@ namespace vkseg::cli {
 int cmd_convert(const std::vector<std::string>& arguments) {
   const Args args("convert", arguments,
                   {"-o", "--output", "--arch", "--num-classes", "--dtype", "--mean", "--std",
-                   "--scale"},
+                   "--scale", "--classes"},
                   {"--bgr", "--rgb", "--no-fc-relu", "--aligned", "--force"});
   if (args.positional().size() != 1) {
     throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options]");
@@ -63,6 +63,21 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   }
   if (auto scale = args.value("--scale")) {
     pre.scale = parse_triple("--scale", *scale + "," + *scale + "," + *scale)[0];
+  }
+
+  if (auto names = args.value("--classes")) {
+    std::vector<std::string> list;
+    for (size_t start = 0;;) {
+      const size_t comma = names->find(',', start);
+      list.push_back(names->substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (list.size() != model.classes.size()) {
+      throw Error(fmt::format("convert: --classes names {} classes; the network scores {}",
+                              list.size(), model.classes.size()));
+    }
+    for (size_t i = 0; i < list.size(); ++i) model.classes[i].name = list[i];
   }
 
   detail::save_model(model, *output);

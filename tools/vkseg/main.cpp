@@ -18,7 +18,7 @@ constexpr const char* k_usage =
     "  devices [--json]   list Vulkan devices and the features vkseg uses\n"
     "  convert CHECKPOINT -o MODEL [--arch auto|fcn32s|fcn16s|fcn8s|vgg16] [--num-classes N]\n"
     "          [--dtype fp32|fp16] [--mean R,G,B] [--std R,G,B] [--scale S] [--bgr|--rgb]\n"
-    "          [--no-fc-relu] [--aligned] [--force]\n"
+    "          [--no-fc-relu] [--aligned] [--classes NAME,NAME,...] [--force]\n"
     "                     convert a PyTorch checkpoint (torch.save zip or legacy, safetensors)\n"
     "  run MODEL --input IN.npy --output OUT.npy [--device N] [--force]\n"
     "                     run the network on an N x C x H x W float32 array; write its logits\n"

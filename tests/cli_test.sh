@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End to end through the vkseg binary: convert and run a checkpoint against PyTorch's output, and
+# every user error exits with status 1 and a one-line message, touching nothing it should not.
+# Usage: cli_test.sh VKSEG FIXTURE_DIR
+set -euo pipefail
+vkseg=$1
+fixtures=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error PATTERN COMMAND...: exit status 1, exactly one line on stderr, matching PATTERN.
+expect_error() {
+  local pattern=$1
+  shift
+  local status=0
+  "$@" >"$work/stdout" 2>"$work/stderr" || status=$?
+  [ "$status" -eq 1 ] || fail "'$*' exited $status, expected 1"
+  [ "$(wc -l <"$work/stderr")" -eq 1 ] || fail "'$*' printed: $(cat "$work/stderr")"
+  grep -q -- "$pattern" "$work/stderr" || fail "'$*' said '$(cat "$work/stderr")', expected /$pattern/"
+  echo "ok: $(cat "$work/stderr")"
+}
+
+"$vkseg" convert "$fixtures/fcn/fcn16s_blocks.legacy.pth" -o "$work/fcn16s.vkseg"
+"$vkseg" run "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_96x64b2.npy" --output "$work/out.npy"
+/usr/bin/python3 - "$work/out.npy" "$fixtures/fcn/fcn16s_out_96x64b2.npy" <<'PY'
+import sys
+import numpy as np
+out, ref = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert out.shape == ref.shape, (out.shape, ref.shape)
+err = np.abs(out - ref).max() / ref.std()
+agree = (out.argmax(1) == ref.argmax(1)).mean()
+print(f"ok: vkseg run matches PyTorch: max error {err:.2e} of std, argmax agreement {agree:.6f}")
+assert err <= 1e-3 and agree >= 0.9999
+PY
+
+# Outputs are never overwritten without --force, and stay intact.
+before=$(md5sum <"$work/out.npy")
+expect_error "exists; pass --force" "$vkseg" run "$work/fcn16s.vkseg" \
+  --input "$fixtures/fcn/input_32x32.npy" --output "$work/out.npy"
+[ "$(md5sum <"$work/out.npy")" = "$before" ] || fail "an existing output was changed"
+expect_error "exists; pass --force" "$vkseg" convert "$fixtures/fcn/fcn8s_features.pth" \
+  -o "$work/fcn16s.vkseg"
+
+expect_error "forbidden pickle global" "$vkseg" convert \
+  "$fixtures/checkpoints/malicious_os_system.pt" -o "$work/evil.vkseg"
+[ ! -e "$work/evil.vkseg" ] || fail "a refused conversion left a file"
+expect_error "fits no convolution" "$vkseg" convert "$fixtures/checkpoints/state_dict_zip.pt" \
+  -o "$work/odd.vkseg"
+expect_error "requested --arch fcn32s" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" \
+  -o "$work/x.vkseg" --arch fcn32s
+expect_error "not a vkseg model" "$vkseg" run "$fixtures/fcn/fcn8s_blocks.safetensors" \
+  --input "$fixtures/fcn/input_32x32.npy" --output "$work/x.npy"
+expect_error "not a .npy file" "$vkseg" run "$work/fcn16s.vkseg" \
+  --input "$work/fcn16s.vkseg" --output "$work/x.npy"
+expect_error "expected an N x 3 x H x W" "$vkseg" run "$work/fcn16s.vkseg" \
+  --input "$fixtures/fcn/fcn16s_out_32x32.npy" --output "$work/x.npy"
+expect_error "does not exist" "$vkseg" run "$work/fcn16s.vkseg" \
+  --input "$fixtures/fcn/input_32x32.npy" --output "$work/x.npy" --device 99
+expect_error "unknown option" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" --frobnicate
+expect_error "cannot open" "$vkseg" convert "$work/nonexistent.pth" -o "$work/x.vkseg"
+echo "cli: all checks passed"

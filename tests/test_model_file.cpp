@@ -1,0 +1,183 @@
+// The .vkseg loader refuses every inconsistent file with a one-line reason naming the file.
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+
+#include "graph/model_data.hpp"
+#include "harness.hpp"
+#include "io/safetensors.hpp"
+
+namespace vkseg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tiny valid model: conv 3->4 (3x3, pad 1, ReLU), then a crop back to the input size.
+detail::ModelData tiny_model() {
+  detail::ModelData m;
+  m.arch = "test";
+  m.graph.input = "image";
+  graph::Node conv;
+  conv.name = "conv";
+  conv.op = graph::OpKind::Conv2d;
+  conv.inputs = {"image"};
+  conv.output = "conv";
+  conv.weight = "conv.weight";
+  conv.bias = "conv.bias";
+  conv.kernel = {3, 3};
+  conv.pad = {2, 2};
+  conv.relu = true;
+  graph::Node crop;
+  crop.name = "score";
+  crop.op = graph::OpKind::Crop;
+  crop.inputs = {"conv", "image"};
+  crop.output = "score";
+  crop.offset = {1, 1};
+  m.graph.nodes = {conv, crop};
+  m.graph.outputs = {"score"};
+  m.weights["conv.weight"] = {{4, 3, 3, 3}, random_floats(108)};
+  m.weights["conv.bias"] = {{4}, random_floats(4)};
+  m.classes = detail::default_classes(4);
+  return m;
+}
+
+std::string temp_path(const std::string& name) {
+  return (fs::path(::testing::TempDir()) / name).string();
+}
+
+// Saves the tiny model, lets `tamper` edit the raw safetensors content, and loads the result.
+std::string load_error(const std::function<void(io::SafetensorsFile&)>& tamper) {
+  const std::string path = temp_path("tampered.vkseg");
+  detail::save_model(tiny_model(), path);
+  io::SafetensorsFile file = io::read_safetensors(path);
+  tamper(file);
+  io::write_safetensors(path, file.tensors, file.metadata);
+  try {
+    Model::load(path);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_EQ(message.rfind(path, 0), 0u) << "the message does not start with the path: " << message;
+    return message;
+  }
+  ADD_FAILURE() << "the tampered model loaded";
+  return {};
+}
+
+void edit_graph(io::SafetensorsFile& f, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json graph = nlohmann::json::parse(f.metadata.at("graph"));
+  edit(graph);
+  f.metadata["graph"] = graph.dump();
+}
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+TEST(ModelFile, RoundTripsAndRuns) {
+  const std::string path = temp_path("tiny.vkseg");
+  detail::ModelData m = tiny_model();
+  m.weight_dtype = "fp16";
+  detail::save_model(m, path);
+  const Model model = Model::load(path);
+  EXPECT_EQ(model.arch(), "test");
+  EXPECT_EQ(model.weight_dtype(), "fp16");
+  EXPECT_EQ(model.parameter_count(), 112u);
+  EXPECT_EQ(model.classes().size(), 4u);
+  EXPECT_EQ(model.classes()[1].rgb, (std::array<uint8_t, 3>{128, 0, 0}));
+  Network network(context(), model);
+  Session session(network, 2, 5, 7);
+  EXPECT_EQ(session.output_shape(), (Shape4{2, 4, 5, 7}));
+}
+
+TEST(ModelFile, RefusesFilesThatAreNotModels) {
+  const std::string garbage = temp_path("garbage.vkseg");
+  { std::ofstream(garbage) << "not a model at all"; }
+  EXPECT_THROW(Model::load(garbage), Error);
+  EXPECT_THROW(Model::load(temp_path("missing.vkseg")), Error);
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("format"); }), "not a vkseg model");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["format_version"] = "2"; }), "version 2");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["graph"] = "{nodes: "; }), "malformed");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("classes"); }), "classes");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "9"; }),
+                  "input_channels");
+}
+
+TEST(ModelFile, RefusesGraphsThatCannotRun) {
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["op"] = "gelu"; });
+  }), "unknown op 'gelu'");
+  EXPECT_CONTAINS(load_error([](auto& f) {  // the conv reads the crop's output: a cycle
+    edit_graph(f, [](auto& g) { g["nodes"][0]["inputs"][0] = "score"; });
+  }), "cycle");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][1]["inputs"][0] = "nowhere"; });
+  }), "'nowhere'");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][1]["output"] = "conv"; });
+  }), "produced twice");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["outputs"][0] = "ghost"; });
+  }), "output");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["stride"] = {0, 1}; });
+  }), "'stride'");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["groups"] = 3; });
+  }), "groups");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["kernel"] = {5, 5}; });
+  }), "kernel");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["weight"] = "missing.weight"; });
+  }), "'missing.weight' is not in the file");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0].erase("bias"); });
+  }), "used by no layer");
+}
+
+TEST(ModelFile, RefusesWeightsThatDoNotFit) {
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    for (auto& t : f.tensors) {
+      if (t.name == "conv.bias") {
+        t.shape = {2};
+        t.data.resize(8);
+      }
+    }
+  }), "bias 'conv.bias' must hold 4 values");
+  // The writer only writes float dtypes: relabel the bias as I32 (same size) in the raw header.
+  const std::string path = temp_path("int_bias.vkseg");
+  detail::save_model(tiny_model(), path);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = bytes.find("\"conv.bias\":{\"dtype\":\"F32\"");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(bytes.find("F32", at), 3, "I32");
+  { std::ofstream(path, std::ios::binary) << bytes; }
+  try {
+    Model::load(path);
+    ADD_FAILURE() << "an integer bias was accepted";
+  } catch (const Error& e) {
+    EXPECT_CONTAINS(e.what(), "dtype I32");
+  }
+}
+
+TEST(ModelFile, SessionRefusesInputsTooSmallForTheCrop) {
+  detail::ModelData m = tiny_model();
+  m.graph.nodes[1].offset = {3, 0};  // a window 3 rows down does not fit a 5-row map + 2 padding
+  const std::string path = temp_path("offset.vkseg");
+  detail::save_model(m, path);
+  Network network(context(), Model::load(path));
+  try {
+    Session(network, 1, 5, 5);
+    ADD_FAILURE() << "an impossible crop was planned";
+  } catch (const Error& e) {
+    EXPECT_CONTAINS(e.what(), "layer 'score'");
+  }
+}
+
+}  // namespace
+}  // namespace vkseg::test
