@@ -59,4 +59,46 @@ expect_error "does not exist" "$vkseg" run "$work/fcn16s.vkseg" \
   --input "$fixtures/fcn/input_32x32.npy" --output "$work/x.npy" --device 99
 expect_error "unknown option" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" --frobnicate
 expect_error "cannot open" "$vkseg" convert "$work/nonexistent.pth" -o "$work/x.vkseg"
+# segment: masks and overlays named after the inputs, class shares, JSON lines, no overwriting.
+images=$fixtures/images
+"$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" "$images/grey_41x29.png" \
+  "$images/rgba_30x31.png" -o "$work" --overlay --alpha 0.4 >"$work/segment.txt"
+for stem in rgb_37x53 grey_41x29 rgba_30x31; do
+  [ -s "$work/${stem}_mask.png" ] && [ -s "$work/${stem}_overlay.png" ] || fail "no outputs for $stem"
+done
+grep -q "%" "$work/segment.txt" || fail "segment printed no class shares"
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+from PIL import Image
+mask = Image.open(f"{sys.argv[1]}/grey_41x29_mask.png")
+assert mask.mode == "P" and mask.size == (29, 41), (mask.mode, mask.size)
+overlay = Image.open(f"{sys.argv[1]}/rgba_30x31_overlay.png")
+assert overlay.mode == "RGB" and overlay.size == (31, 30), (overlay.mode, overlay.size)
+print("ok: palette mask and RGB overlay at the images' own sizes")
+PY
+before=$(md5sum <"$work/rgb_37x53_mask.png")
+expect_error "exists; pass --force" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
+  -o "$work"
+[ "$(md5sum <"$work/rgb_37x53_mask.png")" = "$before" ] || fail "an existing mask was changed"
+"$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" -o "$work" --json --force \
+  | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.readline()); assert j["width"] == 53 and abs(sum(c["share"] for c in j["classes"]) - 1) < 1e-9, j; print("ok: --json line")'
+expect_error "not a readable" "$vkseg" segment "$work/fcn16s.vkseg" "$images/not_an_image.png" \
+  -o "$work" --force
+expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \
+  "$images/huge_100000x100000.png" -o "$work" --force
+expect_error "--alpha must be" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
+  -o "$work" --force --alpha 2
+
+# eval: labels paired by name; a label outside the model's classes is an error.
+mkdir -p "$work/eval/images" "$work/eval/labels"
+cp "$images/rgb_37x53.png" "$work/eval/images/a.png"
+cp "$work/rgb_37x53_mask.png" "$work/eval/labels/a.png"
+"$vkseg" eval "$work/fcn16s.vkseg" --images "$work/eval/images" --labels "$work/eval/labels" --json \
+  | /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); assert j["pixel_accuracy"] == 100.0 and j["mean_iou"] == 100.0, j; print("ok: eval of a model against its own masks is 100%")'
+cp "$images/grey_41x29.png" "$work/eval/labels/a.png"
+expect_error "is 29x41 but its image is 53x37" "$vkseg" eval "$work/fcn16s.vkseg" \
+  --images "$work/eval/images" --labels "$work/eval/labels"
+"$vkseg" info "$work/fcn16s.vkseg" --size 500x500 | grep -q "upscore16 .* 1x21x560x560" \
+  || fail "info does not show upscore16 at 560x560 for a 500x500 input"
+echo "ok: info shows the FCN reference shapes"
 echo "cli: all checks passed"

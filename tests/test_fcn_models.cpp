@@ -185,7 +185,9 @@ TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
   Session session(network, 1, 64, 96);
   // The two largest live together (conv1_1 -> conv1_2); everything else reuses their space.
   std::vector<uint64_t> sizes;
-  for (const auto& [name, s] : session.layer_shapes()) sizes.push_back(uint64_t(s[0]) * s[1] * s[2] * s[3] * 4);
+  for (const Session::Layer& l : session.layers()) {
+    sizes.push_back(uint64_t(l.output[0]) * l.output[1] * l.output[2] * l.output[3] * 4);
+  }
   std::sort(sizes.rbegin(), sizes.rend());
   std::cout << fmt::format("  arena {} bytes, naive {} bytes, two largest {} bytes\n",
                            session.activation_bytes(), session.naive_activation_bytes(),

@@ -41,6 +41,9 @@ class Model {
   const Preprocess& preprocess() const;
   const std::vector<ClassInfo>& classes() const;
   uint32_t input_channels() const;
+  // Accepted input sizes: multiples of input_multiple(), at least min_input() (per side).
+  uint32_t input_multiple() const;
+  uint32_t min_input() const;
   uint64_t parameter_count() const;
   const std::string& weight_dtype() const;  // "fp32" or "fp16", as stored
 
@@ -101,12 +104,22 @@ class Session {
   // NCHW float32 input into input_range() (a transfer or shader write, completed before the call),
   // call run_on_device(), then read logits_range() (float32) or labels_range() (uint32).
   DeviceRange input_range() const;
+  // Uploads an NCHW float32 input into input_range().
+  void write_input(const float* input);
   DeviceRange logits_range() const;
   DeviceRange labels_range() const;
   void run_on_device();
+  // Downloads the labels of the last run (N x H x W).
+  void read_labels(uint32_t* labels);
 
-  // Per-layer output shapes, in execution order (name, shape).
-  std::vector<std::pair<std::string, Shape4>> layer_shapes() const;
+  struct Layer {
+    std::string name;
+    std::string op;   // conv2d, max_pool2d, conv_transpose2d, crop, crop_add, relu
+    Shape4 output;
+    uint64_t flops;   // multiply-adds count 2; pooling counts one per compared element
+  };
+  // Every layer in execution order.
+  const std::vector<Layer>& layers() const;
 
  private:
   std::unique_ptr<detail::SessionState> state_;

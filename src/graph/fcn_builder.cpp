@@ -249,6 +249,8 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
     model.arch = "vgg16";
     model.graph.outputs = {"fc8"};
     model.preprocess = Preprocess{};  // torchvision: RGB / 255, ImageNet mean and std
+    model.input_multiple = 32;
+    model.min_input = 224;  // pool5 must hold fc6's 7x7 window
   } else {
     const bool caffe = options.caffe_padding;
     const auto pooled = add_backbone(b, layers, caffe, true, model.input_channels);
@@ -352,6 +354,7 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
     }
     model.arch = found;
     model.graph.outputs = {"score"};
+    if (!caffe) model.input_multiple = 32;  // upsampling must land exactly on each skip's size
     // pytorch-fcn / Caffe: BGR, 0..255, mean subtracted, no std.
     model.preprocess.bgr = true;
     model.preprocess.scale = 1.0f;

@@ -77,6 +77,15 @@ std::string metadata_value(const std::map<std::string, std::string>& m, const ch
   return it->second;
 }
 
+uint32_t size_metadata(const std::map<std::string, std::string>& m, const char* key) {
+  const std::string text = metadata_value(m, key);
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(text) == 0 || std::stoul(text) > 4096) {
+    throw Error(fmt::format("metadata '{}' = '{}' is not a size from 1 to 4096", key, text));
+  }
+  return uint32_t(std::stoul(text));
+}
+
 }  // namespace
 
 std::array<uint8_t, 3> voc_color(uint32_t label) {
@@ -143,6 +152,8 @@ void save_model(const ModelData& model, const std::string& path) {
       {"format_version", std::to_string(k_model_format_version)},
       {"arch", model.arch},
       {"input_channels", std::to_string(model.input_channels)},
+      {"input_multiple", std::to_string(model.input_multiple)},
+      {"min_input", std::to_string(model.min_input)},
       {"weight_dtype", model.weight_dtype},
       {"graph", graph::to_json(model.graph).dump()},
       {"preprocess", preprocess_json(model.preprocess).dump()},
@@ -176,6 +187,8 @@ Model Model::load(const std::string& path) {
       throw Error(fmt::format("input_channels '{}' is not 1 to 4", channels));
     }
     model->input_channels = uint32_t(channels[0] - '0');
+    model->input_multiple = detail::size_metadata(meta, "input_multiple");
+    model->min_input = detail::size_metadata(meta, "min_input");
     graph::WeightShapes shapes;
     for (const io::SafetensorsTensor& t : file.tensors) {
       detail::WeightTensor w{t.shape, {}};
@@ -215,6 +228,8 @@ const std::string& Model::arch() const { return data_->arch; }
 const Preprocess& Model::preprocess() const { return data_->preprocess; }
 const std::vector<ClassInfo>& Model::classes() const { return data_->classes; }
 uint32_t Model::input_channels() const { return data_->input_channels; }
+uint32_t Model::input_multiple() const { return data_->input_multiple; }
+uint32_t Model::min_input() const { return data_->min_input; }
 const std::string& Model::weight_dtype() const { return data_->weight_dtype; }
 
 uint64_t Model::parameter_count() const {

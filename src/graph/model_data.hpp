@@ -23,6 +23,10 @@ struct ModelData {
   std::vector<ClassInfo> classes;
   std::string weight_dtype = "fp32";
   uint32_t input_channels = 3;
+  // Input sizes the network accepts: multiples of input_multiple, at least min_input (images are
+  // padded up to that). Caffe-padded FCNs take any size; aligned ones need multiples of 32.
+  uint32_t input_multiple = 1;
+  uint32_t min_input = 1;
 };
 
 // Model file format version written into the metadata; readers refuse newer ones.

@@ -16,7 +16,7 @@ struct SessionState {
   NetworkState& network;
   ops::Shape input_shape;
   ops::Shape output_shape;
-  std::vector<std::pair<std::string, ops::Shape>> layer_shapes;
+  std::vector<Session::Layer> layers;
   uint64_t naive_bytes = 0;
   vk::Buffer arena;
   vk::Buffer labels;
@@ -137,6 +137,19 @@ void record_node(vk::Recorder& r, const Node& n, const Operator& op, const Netwo
 
 Shape4 to_shape4(const ops::Shape& s) { return {s.n, s.c, s.h, s.w}; }
 
+uint64_t layer_flops(const Node& n, const std::vector<ops::Shape>& in, const ops::Shape& out) {
+  const uint64_t taps = uint64_t(n.kernel[0]) * n.kernel[1];
+  switch (n.op) {
+    case OpKind::Conv2d: return 2 * out.count() * (in[0].c / n.groups) * taps;
+    case OpKind::ConvTranspose2d: return 2 * in[0].count() * (out.c / n.groups) * taps;
+    case OpKind::MaxPool2d: return out.count() * taps;
+    case OpKind::CropAdd:
+    case OpKind::Relu: return out.count();
+    case OpKind::Crop: return 0;
+  }
+  return 0;
+}
+
 }  // namespace
 
 Network::Network(Context& context, const Model& model)
@@ -211,7 +224,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     index[n.output] = shapes.size();
     shapes.push_back(out);
     lifetimes.push_back({n.output, out.bytes(), int(i + 1), int(i + 1)});
-    s.layer_shapes.push_back({n.name, out});
+    s.layers.push_back({n.name, graph::op_name(n.op), to_shape4(out), layer_flops(n, in, out)});
     s.naive_bytes += out.bytes();
   }
   s.naive_bytes += s.input_shape.bytes();
@@ -253,11 +266,7 @@ Shape4 Session::output_shape() const { return to_shape4(state_->output_shape); }
 uint64_t Session::activation_bytes() const { return state_->arena.size(); }
 uint64_t Session::naive_activation_bytes() const { return state_->naive_bytes; }
 
-std::vector<std::pair<std::string, Shape4>> Session::layer_shapes() const {
-  std::vector<std::pair<std::string, Shape4>> result;
-  for (const auto& [name, shape] : state_->layer_shapes) result.push_back({name, to_shape4(shape)});
-  return result;
-}
+const std::vector<Session::Layer>& Session::layers() const { return state_->layers; }
 
 DeviceRange Session::input_range() const {
   const vk::BufferView& v = state_->input.view;
@@ -274,20 +283,27 @@ DeviceRange Session::labels_range() const {
 
 void Session::run_on_device() { state_->recorder->submit(); }
 
+void Session::read_labels(uint32_t* labels) {
+  detail::SessionState& s = *state_;
+  vk::download(s.network.context, s.labels, 0, labels, s.label_map.shape.bytes());
+}
+
+void Session::write_input(const float* input) {
+  detail::SessionState& s = *state_;
+  vk::upload(s.network.context, s.arena, s.input.view.offset, input, s.input_shape.bytes());
+}
+
 void Session::run(const float* input, float* logits) {
   detail::SessionState& s = *state_;
-  Context& ctx = s.network.context;
-  vk::upload(ctx, s.arena, s.input.view.offset, input, s.input_shape.bytes());
-  s.recorder->submit();
-  vk::download(ctx, s.arena, s.logits.view.offset, logits, s.output_shape.bytes());
+  write_input(input);
+  run_on_device();
+  vk::download(s.network.context, s.arena, s.logits.view.offset, logits, s.output_shape.bytes());
 }
 
 void Session::run_labels(const float* input, uint32_t* labels) {
-  detail::SessionState& s = *state_;
-  Context& ctx = s.network.context;
-  vk::upload(ctx, s.arena, s.input.view.offset, input, s.input_shape.bytes());
-  s.recorder->submit();
-  vk::download(ctx, s.labels, 0, labels, s.label_map.shape.bytes());
+  write_input(input);
+  run_on_device();
+  read_labels(labels);
 }
 
 }  // namespace vkseg

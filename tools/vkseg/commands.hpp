@@ -8,5 +8,8 @@ namespace vkseg::cli {
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
+int cmd_segment(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_info(const std::vector<std::string>& args);
 
 }  // namespace vkseg::cli

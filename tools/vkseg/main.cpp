@@ -22,9 +22,15 @@ constexpr const char* k_usage =
     "                     convert a PyTorch checkpoint (torch.save zip or legacy, safetensors)\n"
     "  run MODEL --input IN.npy --output OUT.npy [--device N] [--force]\n"
     "                     run the network on an N x C x H x W float32 array; write its logits\n"
+    "  segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] [--json] [--device N] [--force]\n"
+    "                     label maps (palette PNG), overlays and class shares for images\n"
+    "  eval MODEL --images DIR --labels DIR [--ignore 255] [--json] [--device N]\n"
+    "                     pixel accuracy, mean accuracy, mean IoU, frequency-weighted IoU\n"
+    "  info MODEL [--size HxW] [--batch N] [--device N]\n"
+    "                     layers, output shapes, parameters, FLOPs, planned memory, classes\n"
     "\n"
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
-    "validation layer.\n";
+    "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels).\n";
 
 }  // namespace
 
@@ -40,6 +46,9 @@ int main(int argc, char** argv) {
     if (command == "devices") return vkseg::cli::cmd_devices(args);
     if (command == "convert") return vkseg::cli::cmd_convert(args);
     if (command == "run") return vkseg::cli::cmd_run(args);
+    if (command == "segment") return vkseg::cli::cmd_segment(args);
+    if (command == "eval") return vkseg::cli::cmd_eval(args);
+    if (command == "info") return vkseg::cli::cmd_info(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
   } catch (const vkseg::Error& e) {

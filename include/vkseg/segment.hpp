@@ -1,0 +1,71 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "vkseg/model.hpp"
+
+namespace vkseg {
+
+// One image's labels, at the image's own size.
+struct LabelMap {
+  uint32_t width = 0, height = 0;
+  std::vector<uint32_t> labels;  // height x width class indices
+};
+
+// Turns 8-bit RGB images of any size into label maps: applies the model's preprocessing, pads to
+// a size the network accepts (with the mean colour, i.e. zero after normalisation), runs, and
+// crops back. Keeps one Session per padded size, so a folder of equal-sized images plans and
+// records once.
+class Segmenter {
+ public:
+  explicit Segmenter(Network& network);
+
+  LabelMap segment(const uint8_t* rgb, uint32_t width, uint32_t height);
+  // Runs without reading the labels back: they stay in the returned session's labels_range(), at
+  // the padded size network_size(width, height) (for device-side consumers such as eval).
+  Session& run(const uint8_t* rgb, uint32_t width, uint32_t height);
+
+  // The padded size the network runs at for a width x height image.
+  std::pair<uint32_t, uint32_t> network_size(uint32_t width, uint32_t height) const;
+  // The session for a padded size (created on first use).
+  Session& session(uint32_t padded_height, uint32_t padded_width);
+
+ private:
+  Network& network_;
+  std::map<std::pair<uint32_t, uint32_t>, Session> sessions_;
+  std::vector<float> input_;
+};
+
+// The model's preprocessing of an RGB image into planar floats (channels in the model's order),
+// written into a padded_height x padded_width plane per channel; the pad stays 0.
+void preprocess_image(const Preprocess& preprocess, const uint8_t* rgb, uint32_t width,
+                      uint32_t height, uint32_t padded_width, uint32_t padded_height, float* out);
+
+// Class scores over a segmentation set: one confusion matrix accumulated over every image, then
+// the FCN paper's metrics (section 5), with classes absent from both truth and prediction
+// skipped in the means.
+class ConfusionMatrix {
+ public:
+  explicit ConfusionMatrix(uint32_t classes);
+  uint32_t classes() const { return classes_; }
+  // counts[truth * classes + predicted]
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  void add(uint32_t truth, uint32_t predicted, uint64_t count = 1);
+  void add(const std::vector<uint64_t>& counts);
+
+  uint64_t total() const;
+  double pixel_accuracy() const;
+  double mean_accuracy() const;
+  double mean_iou() const;
+  double frequency_weighted_iou() const;
+  // Per class; NaN where the class is in neither truth nor prediction.
+  std::vector<double> class_iou() const;
+
+ private:
+  uint32_t classes_;
+  std::vector<uint64_t> counts_;
+};
+
+}  // namespace vkseg

@@ -1,0 +1,157 @@
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "vkseg/error.hpp"
+#include "vkseg/segment.hpp"
+
+namespace vkseg {
+
+void preprocess_image(const Preprocess& p, const uint8_t* rgb, uint32_t width, uint32_t height,
+                      uint32_t padded_width, uint32_t padded_height, float* out) {
+  const size_t plane = size_t(padded_width) * padded_height;
+  std::fill(out, out + 3 * plane, 0.0f);
+  for (uint32_t c = 0; c < 3; ++c) {
+    const uint32_t source = p.bgr ? 2 - c : c;  // the model's channel c reads this RGB channel
+    const float scale = p.scale / p.std[c];
+    const float offset = p.mean[c] / p.std[c];
+    float* dst = out + c * plane;
+    for (uint32_t y = 0; y < height; ++y) {
+      const uint8_t* row = rgb + size_t(y) * width * 3;
+      for (uint32_t x = 0; x < width; ++x) {
+        dst[size_t(y) * padded_width + x] = float(row[3 * x + source]) * scale - offset;
+      }
+    }
+  }
+}
+
+Segmenter::Segmenter(Network& network) : network_(network) {
+  if (network.model().input_channels() != 3) {
+    throw Error(fmt::format("the model takes {} input channels; images give 3",
+                            network.model().input_channels()));
+  }
+}
+
+std::pair<uint32_t, uint32_t> Segmenter::network_size(uint32_t width, uint32_t height) const {
+  const Model& m = network_.model();
+  auto fit = [&](uint32_t v) {
+    v = std::max(v, m.min_input());
+    return (v + m.input_multiple() - 1) / m.input_multiple() * m.input_multiple();
+  };
+  return {fit(width), fit(height)};
+}
+
+Session& Segmenter::session(uint32_t padded_height, uint32_t padded_width) {
+  const auto key = std::make_pair(padded_height, padded_width);
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) {
+    it = sessions_.emplace(key, Session(network_, 1, padded_height, padded_width)).first;
+  }
+  return it->second;
+}
+
+Session& Segmenter::run(const uint8_t* rgb, uint32_t width, uint32_t height) {
+  const auto [pw, ph] = network_size(width, height);
+  Session& s = session(ph, pw);
+  input_.resize(size_t(3) * pw * ph);
+  preprocess_image(network_.model().preprocess(), rgb, width, height, pw, ph, input_.data());
+  s.write_input(input_.data());
+  s.run_on_device();
+  return s;
+}
+
+LabelMap Segmenter::segment(const uint8_t* rgb, uint32_t width, uint32_t height) {
+  const auto [pw, ph] = network_size(width, height);
+  std::vector<uint32_t> padded(size_t(pw) * ph);
+  run(rgb, width, height).read_labels(padded.data());
+  LabelMap map{width, height, std::vector<uint32_t>(size_t(width) * height)};
+  for (uint32_t y = 0; y < height; ++y) {
+    std::copy_n(padded.begin() + ptrdiff_t(size_t(y) * pw), width,
+                map.labels.begin() + ptrdiff_t(size_t(y) * width));
+  }
+  return map;
+}
+
+ConfusionMatrix::ConfusionMatrix(uint32_t classes)
+    : classes_(classes), counts_(size_t(classes) * classes, 0) {}
+
+void ConfusionMatrix::add(uint32_t truth, uint32_t predicted, uint64_t count) {
+  if (truth >= classes_ || predicted >= classes_) return;  // ignored labels (e.g. VOC's 255)
+  counts_[size_t(truth) * classes_ + predicted] += count;
+}
+
+void ConfusionMatrix::add(const std::vector<uint64_t>& counts) {
+  if (counts.size() != counts_.size()) throw Error("confusion matrices of different sizes");
+  for (size_t i = 0; i < counts.size(); ++i) counts_[i] += counts[i];
+}
+
+uint64_t ConfusionMatrix::total() const {
+  uint64_t t = 0;
+  for (uint64_t c : counts_) t += c;
+  return t;
+}
+
+namespace {
+
+constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
+
+double nan_mean(const std::vector<double>& values) {
+  double sum = 0;
+  size_t n = 0;
+  for (double v : values) {
+    if (!std::isnan(v)) sum += v, ++n;
+  }
+  return n ? sum / double(n) : k_nan;
+}
+
+}  // namespace
+
+double ConfusionMatrix::pixel_accuracy() const {
+  uint64_t diagonal = 0;
+  for (uint32_t i = 0; i < classes_; ++i) diagonal += counts_[size_t(i) * classes_ + i];
+  const uint64_t t = total();
+  return t ? double(diagonal) / double(t) : k_nan;
+}
+
+double ConfusionMatrix::mean_accuracy() const {
+  std::vector<double> acc;
+  for (uint32_t i = 0; i < classes_; ++i) {
+    uint64_t row = 0;
+    for (uint32_t j = 0; j < classes_; ++j) row += counts_[size_t(i) * classes_ + j];
+    acc.push_back(row ? double(counts_[size_t(i) * classes_ + i]) / double(row) : k_nan);
+  }
+  return nan_mean(acc);
+}
+
+std::vector<double> ConfusionMatrix::class_iou() const {
+  std::vector<double> iou;
+  for (uint32_t i = 0; i < classes_; ++i) {
+    uint64_t row = 0, column = 0;
+    for (uint32_t j = 0; j < classes_; ++j) {
+      row += counts_[size_t(i) * classes_ + j];
+      column += counts_[size_t(j) * classes_ + i];
+    }
+    const uint64_t hit = counts_[size_t(i) * classes_ + i];
+    const uint64_t union_ = row + column - hit;
+    iou.push_back(union_ ? double(hit) / double(union_) : k_nan);
+  }
+  return iou;
+}
+
+double ConfusionMatrix::mean_iou() const { return nan_mean(class_iou()); }
+
+double ConfusionMatrix::frequency_weighted_iou() const {
+  const std::vector<double> iou = class_iou();
+  const uint64_t t = total();
+  if (!t) return k_nan;
+  double sum = 0;
+  for (uint32_t i = 0; i < classes_; ++i) {
+    uint64_t row = 0;
+    for (uint32_t j = 0; j < classes_; ++j) row += counts_[size_t(i) * classes_ + j];
+    if (row > 0) sum += double(row) / double(t) * iou[i];
+  }
+  return sum;
+}
+
+}  // namespace vkseg

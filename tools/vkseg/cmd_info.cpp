@@ -1,0 +1,73 @@
+// `vkseg info`: what a model is and what it costs at a given input size.
+#include <fmt/format.h>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "vkseg/error.hpp"
+#include "vkseg/model.hpp"
+
+namespace vkseg::cli {
+
+namespace {
+
+std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
+  const size_t x = text.find('x');
+  auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(part) == 0) {
+      throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
+    }
+    return uint32_t(std::stoul(part));
+  };
+  if (x == std::string::npos) throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
+  return {number(text.substr(0, x)), number(text.substr(x + 1))};
+}
+
+std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }
+
+}  // namespace
+
+int cmd_info(const std::vector<std::string>& arguments) {
+  const Args args("info", arguments, {"--size", "--batch", "--device"}, {});
+  if (args.positional().size() != 1) {
+    throw Error("info: usage: vkseg info MODEL [--size HxW] [--batch N] [--device N]");
+  }
+  const Model model = Model::load(args.positional()[0]);
+  const auto [height, width] = parse_size(args.value_or("--size", "512x512"));
+  const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
+  ContextOptions options;
+  options.device_index = args.uint_value("--device", 0, 1000);
+  Context context(options);
+  Network network(context, model);
+  Session session(network, batch, height, width);
+
+  const Preprocess& p = model.preprocess();
+  fmt::print("model        {} ({} weights)\n", model.arch(), model.weight_dtype());
+  fmt::print("parameters   {}\n", model.parameter_count());
+  fmt::print("input        {} channels, {}; sizes: multiples of {}, at least {}\n",
+             model.input_channels(), p.bgr ? "BGR" : "RGB", model.input_multiple(), model.min_input());
+  fmt::print("preprocess   value = (pixel * {:g} - mean) / std, mean {:g},{:g},{:g}, std "
+             "{:g},{:g},{:g} (model channel order)\n",
+             p.scale, p.mean[0], p.mean[1], p.mean[2], p.std[0], p.std[1], p.std[2]);
+  fmt::print("classes      {}:", model.classes().size());
+  for (size_t i = 0; i < model.classes().size() && i < 32; ++i) {
+    fmt::print(" {}", model.classes()[i].name);
+  }
+  fmt::print("{}\n", model.classes().size() > 32 ? " ..." : "");
+  fmt::print("\nat {}x{}, batch {}:\n", height, width, batch);
+  fmt::print("  {:<16} {:<17} {:>22} {:>12}\n", "layer", "op", "output", "GFLOP");
+  uint64_t total = 0;
+  for (const Session::Layer& l : session.layers()) {
+    fmt::print("  {:<16} {:<17} {:>22} {:>12.3f}\n", l.name, l.op,
+               fmt::format("{}x{}x{}x{}", l.output[0], l.output[1], l.output[2], l.output[3]),
+               double(l.flops) * 1e-9);
+    total += l.flops;
+  }
+  fmt::print("total        {:.2f} GFLOP\n", double(total) * 1e-9);
+  fmt::print("weights      {}\n", mib(network.weight_bytes()));
+  fmt::print("activations  {} planned ({} if every layer had its own buffer)\n",
+             mib(session.activation_bytes()), mib(session.naive_activation_bytes()));
+  return 0;
+}
+
+}  // namespace vkseg::cli

@@ -1,0 +1,128 @@
+// `vkseg segment`: label maps (palette PNG), overlays and class shares for images.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "io/image.hpp"
+#include "progress.hpp"
+#include "vkseg/error.hpp"
+#include "vkseg/segment.hpp"
+
+namespace vkseg::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> overlay(const io::Image& image, const LabelMap& map,
+                             const std::vector<ClassInfo>& classes, float alpha) {
+  std::vector<uint8_t> out = image.rgb;
+  for (size_t i = 0; i < map.labels.size(); ++i) {
+    const uint32_t label = map.labels[i];
+    if (label == 0 || label >= classes.size()) continue;  // background stays as it is
+    for (int c = 0; c < 3; ++c) {
+      const float blended = (1 - alpha) * float(out[3 * i + c]) + alpha * float(classes[label].rgb[c]);
+      out[3 * i + c] = uint8_t(std::lround(blended));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_segment(const std::vector<std::string>& arguments) {
+  const Args args("segment", arguments, {"-o", "--output-dir", "--alpha", "--device", "--precision"},
+                  {"--overlay", "--json", "--force"});
+  if (args.positional().size() < 2) {
+    throw Error("segment: usage: vkseg segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] "
+                "[--json] [--device N] [--force]");
+  }
+  const std::string precision = args.value_or("--precision", "fp32");
+  if (precision != "fp32") {
+    throw Error(fmt::format("segment: --precision {} is not available; fp32 is", precision));
+  }
+  const fs::path out_dir = args.value("-o") ? *args.value("-o") : args.value_or("--output-dir", ".");
+  float alpha = 0.5f;
+  if (auto a = args.value("--alpha")) {
+    char* end = nullptr;
+    alpha = std::strtof(a->c_str(), &end);
+    if (a->empty() || *end != '\0' || !(alpha >= 0.0f && alpha <= 1.0f)) {
+      throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *a));
+    }
+  }
+  if (!fs::is_directory(out_dir)) {
+    throw Error(fmt::format("segment: output directory {} does not exist", out_dir.string()));
+  }
+  const std::vector<std::string> images(args.positional().begin() + 1, args.positional().end());
+  // Every output name is decided and checked before any work, so nothing is half done.
+  std::vector<std::pair<fs::path, fs::path>> outputs;
+  for (const std::string& image : images) {
+    const std::string stem = fs::path(image).stem().string();
+    outputs.push_back({out_dir / (stem + "_mask.png"), out_dir / (stem + "_overlay.png")});
+    for (const fs::path& p : {outputs.back().first, outputs.back().second}) {
+      if (p == outputs.back().second && !args.has("--overlay")) continue;
+      if (fs::exists(p) && !args.has("--force")) {
+        throw Error(fmt::format("segment: {} exists; pass --force to overwrite it", p.string()));
+      }
+    }
+  }
+
+  const Model model = Model::load(args.positional()[0]);
+  if (model.classes().size() > 256) {
+    throw Error(fmt::format("segment: {} classes do not fit an 8-bit PNG", model.classes().size()));
+  }
+  ContextOptions options;
+  options.device_index = args.uint_value("--device", 0, 1000);
+  Context context(options);
+  Network network(context, model);
+  Segmenter segmenter(network);
+  std::vector<std::array<uint8_t, 3>> palette;
+  for (const ClassInfo& c : model.classes()) palette.push_back(c.rgb);
+
+  Progress progress("segment", images.size());
+  for (size_t i = 0; i < images.size(); ++i) {
+    const io::Image image = io::read_image(images[i]);
+    const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
+    std::vector<uint8_t> indices(map.labels.begin(), map.labels.end());
+    io::write_indexed_png(outputs[i].first.string(), map.width, map.height, indices.data(), palette);
+    if (args.has("--overlay")) {
+      const auto blended = overlay(image, map, model.classes(), alpha);
+      io::write_rgb_png(outputs[i].second.string(), image.width, image.height, blended.data());
+    }
+    std::vector<uint64_t> counts(model.classes().size(), 0);
+    for (uint32_t label : map.labels) ++counts[label];
+    const double pixels = double(map.labels.size());
+    progress.step(images[i]);
+    if (args.has("--json")) {
+      nlohmann::ordered_json line;
+      line["image"] = images[i];
+      line["width"] = image.width;
+      line["height"] = image.height;
+      line["mask"] = outputs[i].first.string();
+      if (args.has("--overlay")) line["overlay"] = outputs[i].second.string();
+      nlohmann::ordered_json shares = nlohmann::ordered_json::array();
+      for (size_t c = 0; c < counts.size(); ++c) {
+        if (counts[c]) {
+          shares.push_back({{"class", c}, {"name", model.classes()[c].name},
+                            {"share", double(counts[c]) / pixels}});
+        }
+      }
+      line["classes"] = shares;
+      fmt::print("{}\n", line.dump());
+    } else {
+      fmt::print("{} ({}x{}) -> {}\n", images[i], image.width, image.height,
+                 outputs[i].first.string());
+      for (size_t c = 0; c < counts.size(); ++c) {
+        if (counts[c]) {
+          fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels, model.classes()[c].name);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace vkseg::cli
