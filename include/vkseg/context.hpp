@@ -98,6 +98,11 @@ class Context {
   // Validation warnings and errors seen so far (0 when validation is off).
   uint64_t validation_message_count() const;
 
+  // Device memory vkseg's buffers hold now, and the most they held since reset_peak_memory().
+  uint64_t allocated_device_bytes() const;
+  uint64_t peak_device_bytes() const;
+  void reset_peak_memory();
+
   vk::ContextState& state() { return *state_; }
 
  private:

@@ -121,6 +121,14 @@ class Session {
   // Every layer in execution order.
   const std::vector<Layer>& layers() const;
 
+  struct LayerTime {
+    std::string name;  // a layer of layers(), or "argmax"
+    double milliseconds;
+  };
+  // GPU time of each layer in the last run, from timestamp queries (empty where the device
+  // writes no timestamps).
+  std::vector<LayerTime> last_run_times() const;
+
  private:
   std::unique_ptr<detail::SessionState> state_;
 };

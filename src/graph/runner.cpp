@@ -245,14 +245,18 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   s.labels = vk::Buffer(ctx, label_shape.bytes());
   s.label_map = {label_shape, s.labels.view(0, label_shape.bytes())};
 
-  s.recorder = std::make_unique<vk::Recorder>(ctx, uint32_t(g.nodes.size() + 1));
+  // Layers may take several dispatches (weight chunks, multi-pass algorithms): room for many.
+  constexpr uint32_t k_timed_dispatches = 4096;
+  s.recorder = std::make_unique<vk::Recorder>(ctx, k_timed_dispatches);
   s.recorder->begin();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     std::vector<ops::Tensor> in;
     for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
+    s.recorder->set_scope(n.name);
     record_node(*s.recorder, n, net.operators[i], net, in, tensors[index.at(n.output)]);
   }
+  s.recorder->set_scope("argmax");
   net.argmax.record(*s.recorder, s.logits, s.label_map);
   s.recorder->end();
 }
@@ -267,6 +271,15 @@ uint64_t Session::activation_bytes() const { return state_->arena.size(); }
 uint64_t Session::naive_activation_bytes() const { return state_->naive_bytes; }
 
 const std::vector<Session::Layer>& Session::layers() const { return state_->layers; }
+
+std::vector<Session::LayerTime> Session::last_run_times() const {
+  std::vector<LayerTime> result;
+  for (const vk::DispatchTime& t : state_->recorder->timings()) {
+    if (result.empty() || result.back().name != t.scope) result.push_back({t.scope, 0.0});
+    result.back().milliseconds += t.milliseconds;
+  }
+  return result;
+}
 
 DeviceRange Session::input_range() const {
   const vk::BufferView& v = state_->input.view;

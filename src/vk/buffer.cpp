@@ -80,6 +80,12 @@ Buffer::Buffer(Context& context, VkDeviceSize bytes, MemoryUse use) {
     release();
     throw_vulkan_error(fmt::format("allocating {} of device memory", human_bytes(req.size)), r);
   }
+  allocated_ = req.size;
+  allocated_counter_ = &s.allocated_bytes;
+  const uint64_t now = s.allocated_bytes += allocated_;
+  uint64_t peak = s.peak_allocated_bytes;
+  while (now > peak && !s.peak_allocated_bytes.compare_exchange_weak(peak, now)) {
+  }
   r = vkBindBufferMemory(device_, buffer_, memory_, 0);
   if (r != VK_SUCCESS) {
     release();
@@ -111,6 +117,8 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     buffer_ = std::exchange(other.buffer_, VK_NULL_HANDLE);
     memory_ = std::exchange(other.memory_, VK_NULL_HANDLE);
     size_ = std::exchange(other.size_, 0);
+    allocated_ = std::exchange(other.allocated_, 0);
+    allocated_counter_ = std::exchange(other.allocated_counter_, nullptr);
     mapped_ = std::exchange(other.mapped_, nullptr);
     coherent_ = other.coherent_;
   }
@@ -130,6 +138,9 @@ void Buffer::release() {
   if (mapped_) vkUnmapMemory(device_, memory_);
   if (buffer_) vkDestroyBuffer(device_, buffer_, nullptr);
   if (memory_) vkFreeMemory(device_, memory_, nullptr);
+  if (allocated_counter_) *allocated_counter_ -= allocated_;
+  allocated_ = 0;
+  allocated_counter_ = nullptr;
   mapped_ = nullptr;
   buffer_ = VK_NULL_HANDLE;
   memory_ = VK_NULL_HANDLE;

@@ -1,6 +1,7 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstddef>
 
 #include "vkseg/context.hpp"
@@ -47,6 +48,8 @@ class Buffer {
   VkBuffer buffer_ = VK_NULL_HANDLE;
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   VkDeviceSize size_ = 0;
+  VkDeviceSize allocated_ = 0;
+  std::atomic<uint64_t>* allocated_counter_ = nullptr;
   void* mapped_ = nullptr;
   bool coherent_ = true;
 };

@@ -374,6 +374,9 @@ VkQueue Context::queue() const { return state_->queue; }
 uint32_t Context::queue_family_index() const { return state_->queue_family; }
 bool Context::owns_device() const { return state_->owns_device; }
 uint64_t Context::validation_message_count() const { return state_->validation_messages; }
+uint64_t Context::allocated_device_bytes() const { return state_->allocated_bytes; }
+uint64_t Context::peak_device_bytes() const { return state_->peak_allocated_bytes; }
+void Context::reset_peak_memory() { state_->peak_allocated_bytes = state_->allocated_bytes.load(); }
 
 std::vector<DeviceInfo> list_devices() {
   VkInstance instance = vk::create_instance(false, nullptr);

@@ -31,6 +31,9 @@ class ContextState {
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
   std::function<void(const std::string&)> on_validation_message;
   std::atomic<uint64_t> validation_messages{0};
+  // Bytes of device memory vkseg holds now and at most since the last reset (benchmarks).
+  std::atomic<uint64_t> allocated_bytes{0};
+  std::atomic<uint64_t> peak_allocated_bytes{0};
 
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn = nullptr;
   VkPipelineCache pipeline_cache = VK_NULL_HANDLE;

@@ -55,6 +55,7 @@ void Recorder::begin() {
   pending_writes_.clear();
   pending_reads_.clear();
   labels_.clear();
+  scope_.clear();
   dispatch_count_ = barrier_count_ = 0;
   VkCommandBufferBeginInfo info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   check(vkBeginCommandBuffer(cmd_, &info), "vkBeginCommandBuffer");
@@ -192,7 +193,7 @@ void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding>
   vkCmdDispatch(cmd_, groups_x, groups_y, groups_z);
   ++dispatch_count_;
   if (queries_ && labels_.size() < timestamp_capacity_) {
-    labels_.push_back(label.empty() ? pipeline.name : std::move(label));
+    labels_.push_back({scope_, label.empty() ? pipeline.name : std::move(label)});
     vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_,
                         uint32_t(labels_.size()));
   }
@@ -242,7 +243,7 @@ std::vector<DispatchTime> Recorder::timings() const {
   const double ns = context_.info().timestamp_period_ns;
   for (size_t i = 0; i < labels_.size(); ++i) {
     const uint64_t delta = stamps[i + 1] >= stamps[i] ? stamps[i + 1] - stamps[i] : 0;
-    result.push_back({labels_[i], double(delta) * ns * 1e-6});
+    result.push_back({labels_[i].first, labels_[i].second, double(delta) * ns * 1e-6});
   }
   return result;
 }

@@ -19,7 +19,8 @@ struct Binding {
 };
 
 struct DispatchTime {
-  std::string label;
+  std::string scope;  // what set_scope() named when the dispatch was recorded (e.g. a layer)
+  std::string label;  // the dispatch's own label (e.g. its op)
   double milliseconds = 0.0;
 };
 
@@ -40,6 +41,8 @@ class Recorder {
                 const void* push, uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y = 1,
                 uint32_t groups_z = 1, std::string label = {});
   void copy(BufferView src, BufferView dst);
+  // Names the dispatches recorded from now on in timings() (a graph runner passes layer names).
+  void set_scope(std::string scope) { scope_ = std::move(scope); }
   void end();
   // Runs the recorded commands and waits for them.
   void submit();
@@ -68,7 +71,8 @@ class Recorder {
   uint32_t pools_used_ = 0;
   std::vector<Range> pending_writes_;
   std::vector<Range> pending_reads_;
-  std::vector<std::string> labels_;
+  std::vector<std::pair<std::string, std::string>> labels_;  // (scope, label) per timed dispatch
+  std::string scope_;
   uint32_t dispatch_count_ = 0;
   uint32_t barrier_count_ = 0;
   bool recording_ = false;

@@ -8,8 +8,6 @@
 
 namespace vkseg::cli {
 
-namespace {
-
 std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
   const size_t x = text.find('x');
   auto number = [&](const std::string& part) {
@@ -22,6 +20,8 @@ std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
   if (x == std::string::npos) throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
   return {number(text.substr(0, x)), number(text.substr(x + 1))};
 }
+
+namespace {
 
 std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }
 

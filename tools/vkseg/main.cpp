@@ -28,6 +28,8 @@ constexpr const char* k_usage =
     "                     pixel accuracy, mean accuracy, mean IoU, frequency-weighted IoU\n"
     "  info MODEL [--size HxW] [--batch N] [--device N]\n"
     "                     layers, output shapes, parameters, FLOPs, planned memory, classes\n"
+    "  bench MODEL [--size HxW] [--batch N] [--iters N] [--warmup N] [--json] [--device N]\n"
+    "                     GPU and wall time (min/median/max), per-layer times, peak memory\n"
     "\n"
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
     "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels).\n";
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
     if (command == "segment") return vkseg::cli::cmd_segment(args);
     if (command == "eval") return vkseg::cli::cmd_eval(args);
     if (command == "info") return vkseg::cli::cmd_info(args);
+    if (command == "bench") return vkseg::cli::cmd_bench(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
   } catch (const vkseg::Error& e) {
