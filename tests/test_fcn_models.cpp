@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
@@ -223,6 +224,33 @@ TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {
   vk::download(context(), labels, 0, device_labels.data(), device_labels.size() * 4);
   session.run_labels(x.values.data(), host_labels.data());
   EXPECT_EQ(device_labels, host_labels);
+}
+
+TEST(FcnSession, TwoThreadsShareOneNetwork) {
+  // Sessions of one model on two threads at once give what they give one after the other; the
+  // validation layer's thread-safety checks watch the shared device, queue and pipelines.
+  const Model model = Model::load(convert("fcn16s_pytorchfcn.pth", "fcn16s_mt.vkseg").string());
+  Network network(context(), model);
+  const io::NpyArray small = io::read_npy((fixtures() / "input_32x32.npy").string());
+  const io::NpyArray large = io::read_npy((fixtures() / "input_64x96.npy").string());
+  auto run_session = [&](const io::NpyArray& x, int repeats) {
+    Session session(network, 1, uint32_t(x.shape[2]), uint32_t(x.shape[3]));
+    std::vector<std::vector<float>> results;
+    for (int i = 0; i < repeats; ++i) {
+      results.emplace_back(session.logits_range().size / 4);
+      session.run(x.values.data(), results.back().data());
+    }
+    return results;
+  };
+  const auto small_alone = run_session(small, 1)[0];
+  const auto large_alone = run_session(large, 1)[0];
+  std::vector<std::vector<float>> small_threaded, large_threaded;
+  std::thread a([&] { small_threaded = run_session(small, 4); });
+  std::thread b([&] { large_threaded = run_session(large, 4); });
+  a.join();
+  b.join();
+  for (const auto& r : small_threaded) EXPECT_EQ(r, small_alone);
+  for (const auto& r : large_threaded) EXPECT_EQ(r, large_alone);
 }
 
 }  // namespace

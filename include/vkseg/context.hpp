@@ -76,8 +76,9 @@ class ContextState;
 }
 
 // A Vulkan device and compute queue, owned or adopted, with the state vkseg keeps per device
-// (pipeline cache, pipelines, command pool). One Context may serve many sessions; it is not
-// thread-safe: use one Context per thread, or guard it.
+// (pipeline cache, pipelines, command pool). One Context may serve many sessions, also from
+// several threads: vkseg serialises its own queue submissions and pipeline creation. With an
+// adopted device, the application must not use the same VkQueue while a vkseg call runs.
 class Context {
  public:
   explicit Context(const ContextOptions& options = {});

@@ -55,7 +55,7 @@ class Model {
 };
 
 // A model on a device: weights uploaded once and pipelines created once. Sessions of any input
-// size share it. Not thread-safe (like its Context).
+// size share it, and may be created and run on different threads at once.
 class Network {
  public:
   Network(Context& context, const Model& model);
@@ -82,7 +82,7 @@ struct DeviceRange {
 };
 
 // One input size and batch: shapes inferred, activations planned into one arena, and the whole
-// network recorded into one command buffer that every run() replays.
+// network recorded into one command buffer that every run() replays. One thread at a time.
 class Session {
  public:
   Session(Network& network, uint32_t batch, uint32_t height, uint32_t width);

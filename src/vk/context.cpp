@@ -203,6 +203,7 @@ ContextState::~ContextState() {
 }
 
 const Pipeline& ContextState::pipeline(const PipelineKey& key) {
+  std::lock_guard lock(pipelines_mutex_);
   auto it = pipelines_.find(key);
   if (it == pipelines_.end()) {
     it = pipelines_.emplace(key, std::make_unique<Pipeline>(create_pipeline(*this, key))).first;
@@ -231,7 +232,11 @@ void ContextState::submit_and_wait(VkCommandBuffer cmd) {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd;
-  VkResult r = vkQueueSubmit(queue, 1, &submit, fence);
+  VkResult r;
+  {
+    std::lock_guard lock(queue_mutex);
+    r = vkQueueSubmit(queue, 1, &submit, fence);
+  }
   if (r == VK_SUCCESS) r = vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX);
   vkDestroyFence(device, fence, nullptr);
   check(r, "running commands on the device");

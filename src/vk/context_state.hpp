@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,13 @@ class ContextState {
   std::atomic<uint64_t> peak_allocated_bytes{0};
 
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn = nullptr;
-  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;  // internally synchronized by Vulkan
+  // For submit_once() only, guarded by one_shot_mutex; every Recorder owns its own pool, so
+  // threads can record at the same time.
   VkCommandPool command_pool = VK_NULL_HANDLE;
+  std::mutex one_shot_mutex;
+  // VkQueue is externally synchronized: every submission takes this lock.
+  std::mutex queue_mutex;
 
   // Pipelines are created once per (shader, specialization, layout) and live as long as the context.
   const Pipeline& pipeline(const PipelineKey& key);
@@ -52,6 +58,7 @@ class ContextState {
                        VkMemoryPropertyFlags preferred) const;
 
  private:
+  std::mutex pipelines_mutex_;
   std::map<PipelineKey, std::unique_ptr<Pipeline>> pipelines_;
   VkCommandBuffer allocate_command_buffer();
   void free_command_buffer(VkCommandBuffer cmd);
@@ -59,6 +66,7 @@ class ContextState {
 
 template <typename F>
 void ContextState::submit_once(F&& record) {
+  std::lock_guard lock(one_shot_mutex);
   VkCommandBuffer cmd = allocate_command_buffer();
   try {
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};

@@ -16,35 +16,44 @@ constexpr uint32_t k_descriptors_per_pool = 1024;
 
 Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(context) {
   ContextState& s = context.state();
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = s.command_pool;
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(s.device, &alloc, &cmd_), "vkAllocateCommandBuffers");
-  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  if (VkResult r = vkCreateFence(s.device, &fence_info, nullptr, &fence_); r != VK_SUCCESS) {
-    vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
-    throw_vulkan_error("vkCreateFence", r);
-  }
-  if (timestamp_capacity > 0 && s.info.timestamps) {
-    VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-    info.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    info.queryCount = timestamp_capacity + 1;
-    if (VkResult r = vkCreateQueryPool(s.device, &info, nullptr, &queries_); r != VK_SUCCESS) {
-      vkDestroyFence(s.device, fence_, nullptr);
-      vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
-      throw_vulkan_error("vkCreateQueryPool", r);
+  try {
+    VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pool_info.queueFamilyIndex = s.queue_family;
+    check(vkCreateCommandPool(s.device, &pool_info, nullptr, &pool_), "vkCreateCommandPool");
+    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    alloc.commandPool = pool_;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    check(vkAllocateCommandBuffers(s.device, &alloc, &cmd_), "vkAllocateCommandBuffers");
+    VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    check(vkCreateFence(s.device, &fence_info, nullptr, &fence_), "vkCreateFence");
+    if (timestamp_capacity > 0 && s.info.timestamps) {
+      VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      info.queryCount = timestamp_capacity + 1;
+      check(vkCreateQueryPool(s.device, &info, nullptr, &queries_), "vkCreateQueryPool");
+      timestamp_capacity_ = timestamp_capacity;
     }
-    timestamp_capacity_ = timestamp_capacity;
+  } catch (...) {
+    release();
+    throw;
   }
 }
 
-Recorder::~Recorder() {
-  ContextState& s = context_.state();
-  if (queries_) vkDestroyQueryPool(s.device, queries_, nullptr);
-  for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(s.device, pool, nullptr);
-  vkDestroyFence(s.device, fence_, nullptr);
-  vkFreeCommandBuffers(s.device, s.command_pool, 1, &cmd_);
+Recorder::~Recorder() { release(); }
+
+void Recorder::release() {
+  VkDevice device = context_.state().device;
+  if (queries_) vkDestroyQueryPool(device, queries_, nullptr);
+  for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(device, pool, nullptr);
+  if (fence_) vkDestroyFence(device, fence_, nullptr);
+  if (pool_) vkDestroyCommandPool(device, pool_, nullptr);  // frees cmd_ too
+  queries_ = VK_NULL_HANDLE;
+  pools_.clear();
+  fence_ = VK_NULL_HANDLE;
+  pool_ = VK_NULL_HANDLE;
+  cmd_ = VK_NULL_HANDLE;
 }
 
 void Recorder::begin() {
@@ -228,7 +237,10 @@ void Recorder::submit() {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd_;
-  check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
+  {
+    std::lock_guard lock(s.queue_mutex);
+    check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
+  }
   check(vkWaitForFences(s.device, 1, &fence_, VK_TRUE, UINT64_MAX), "running commands on the device");
 }
 

@@ -33,6 +33,7 @@ class Recorder {
   // timestamps only; see DeviceInfo::timestamps).
   explicit Recorder(Context& context, uint32_t timestamp_capacity = 0);
   ~Recorder();
+  // Safe to use from one thread while other Recorders of the same Context run on others.
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
@@ -57,12 +58,14 @@ class Recorder {
     VkBuffer buffer;
     VkDeviceSize begin, end;
   };
+  void release();
   static bool overlaps(const std::vector<Range>& ranges, const Range& r);
   // Inserts a barrier if the accesses conflict with pending ones, then records them as pending.
   void track(const std::vector<std::pair<Range, bool>>& accesses);
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout, uint32_t binding_count);
 
   Context& context_;
+  VkCommandPool pool_ = VK_NULL_HANDLE;  // its own, so recorders on other threads never contend
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
   VkQueryPool queries_ = VK_NULL_HANDLE;
