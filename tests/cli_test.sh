@@ -101,4 +101,15 @@ expect_error "is 29x41 but its image is 53x37" "$vkseg" eval "$work/fcn16s.vkseg
 "$vkseg" info "$work/fcn16s.vkseg" --size 500x500 | grep -q "upscore16 .* 1x21x560x560" \
   || fail "info does not show upscore16 at 560x560 for a 500x500 input"
 echo "ok: info shows the FCN reference shapes"
+# Device faults: a clear line and status 1, never a crash or a hang.
+expect_error "mesa-vulkan-drivers" env VK_DRIVER_FILES=/nonexistent.json \
+  VK_ICD_FILENAMES=/nonexistent.json "$vkseg" devices
+expect_error "VK_ERROR_DEVICE_LOST" env VKSEG_INJECT_FAULT=device_lost "$vkseg" run \
+  "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/lost.npy"
+[ ! -e "$work/lost.npy" ] || fail "a failed run left an output"
+expect_error "VK_ERROR_OUT_OF_DEVICE_MEMORY (try a smaller input size" env \
+  VKSEG_INJECT_FAULT=out_of_device_memory "$vkseg" segment "$work/fcn16s.vkseg" \
+  "$images/rgb_37x53.png" -o "$work" --force
+expect_error "exceeds the device's largest allocation .*try a smaller input size" "$vkseg" info \
+  "$work/fcn16s.vkseg" --size 30000x30000
 echo "cli: all checks passed"

@@ -75,7 +75,8 @@ Buffer::Buffer(Context& context, VkDeviceSize bytes, MemoryUse use) {
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = uint32_t(type);
-  VkResult r = vkAllocateMemory(device_, &alloc, nullptr, &memory_);
+  VkResult r = s.injected(false, req.size);
+  if (r == VK_SUCCESS) r = vkAllocateMemory(device_, &alloc, nullptr, &memory_);
   if (r != VK_SUCCESS) {
     release();
     throw_vulkan_error(fmt::format("allocating {} of device memory", human_bytes(req.size)), r);

@@ -120,7 +120,17 @@ VkDebugUtilsMessengerCreateInfoEXT messenger_info(vk::ContextState* state) {
   return info;
 }
 
+VkResult fault_from_environment() {
+  const char* fault = std::getenv("VKSEG_INJECT_FAULT");
+  if (!fault || !*fault) return VK_SUCCESS;
+  if (std::strcmp(fault, "device_lost") == 0) return VK_ERROR_DEVICE_LOST;
+  if (std::strcmp(fault, "out_of_device_memory") == 0) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  throw Error(fmt::format("VKSEG_INJECT_FAULT='{}' is not device_lost or out_of_device_memory",
+                          fault));
+}
+
 void finish_setup(vk::ContextState& s) {
+  s.injected_fault = fault_from_environment();
   vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);
   VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   vk::check(vkCreatePipelineCache(s.device, &cache_info, nullptr, &s.pipeline_cache),
@@ -232,14 +242,22 @@ void ContextState::submit_and_wait(VkCommandBuffer cmd) {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd;
-  VkResult r;
-  {
+  VkResult r = injected(true);
+  if (r == VK_SUCCESS) {
     std::lock_guard lock(queue_mutex);
     r = vkQueueSubmit(queue, 1, &submit, fence);
   }
   if (r == VK_SUCCESS) r = vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX);
   vkDestroyFence(device, fence, nullptr);
   check(r, "running commands on the device");
+}
+
+VkResult ContextState::injected(bool submission, uint64_t bytes) const {
+  if (submission && injected_fault == VK_ERROR_DEVICE_LOST) return injected_fault;
+  if (!submission && injected_fault == VK_ERROR_OUT_OF_DEVICE_MEMORY && bytes > (1u << 20)) {
+    return injected_fault;
+  }
+  return VK_SUCCESS;
 }
 
 int ContextState::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,

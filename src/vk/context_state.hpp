@@ -45,6 +45,12 @@ class ContextState {
   // VkQueue is externally synchronized: every submission takes this lock.
   std::mutex queue_mutex;
 
+  // A fault to simulate, for tests of the error paths (VKSEG_INJECT_FAULT): device_lost makes
+  // queue submissions fail, out_of_device_memory makes allocations over 1 MiB fail.
+  VkResult injected_fault = VK_SUCCESS;
+  // The result a submission or allocation of `bytes` should fail with, or VK_SUCCESS.
+  VkResult injected(bool submission, uint64_t bytes = 0) const;
+
   // Pipelines are created once per (shader, specialization, layout) and live as long as the context.
   const Pipeline& pipeline(const PipelineKey& key);
 

@@ -237,6 +237,7 @@ void Recorder::submit() {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd_;
+  check(s.injected(true), "vkQueueSubmit");
   {
     std::lock_guard lock(s.queue_mutex);
     check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
