@@ -1,6 +1,8 @@
 // The Vulkan runtime itself: device choice, validation hook, both memory paths, barrier
 // placement, command replay, timestamps, pipeline reuse and adopting an application's device.
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "harness.hpp"
 #include "ops/relu.hpp"
@@ -192,6 +194,32 @@ TEST(Runtime, PipelinesAreCreatedOnce) {
   const vk::Pipeline* first = &context().state().pipeline(key);
   ops::Relu relu_a(context()), relu_b(context());
   EXPECT_EQ(first, &context().state().pipeline(key));
+}
+
+TEST(Runtime, PipelineCachePersistsAcrossContexts) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "vkseg-cache";
+  std::filesystem::remove_all(dir);
+  ContextOptions options;
+  options.validation = true;
+  options.cache_dir = dir.string();
+  std::vector<std::string> messages;
+  options.on_validation_message = [&](const std::string& m) { messages.push_back(m); };
+  std::string file;
+  {
+    Context first(options);
+    ops::Relu relu(first);
+    file = first.state().pipeline_cache_file;
+  }
+  ASSERT_TRUE(std::filesystem::exists(file)) << file;
+  EXPECT_GT(std::filesystem::file_size(file), 0u);
+  { Context second(options); }  // loads what the first one saved
+  { std::ofstream(file, std::ios::binary) << "not a pipeline cache"; }
+  {
+    Context third(options);  // a corrupt file is ignored, then replaced
+    ops::Relu relu(third);
+  }
+  EXPECT_NE(std::filesystem::file_size(file), std::string("not a pipeline cache").size());
+  EXPECT_TRUE(messages.empty()) << messages.front();
 }
 
 TEST(Runtime, AdoptsAnApplicationDevice) {

@@ -55,6 +55,10 @@ struct ContextOptions {
   bool validation = false;
   // Called with every validation warning or error; by default they go to stderr.
   std::function<void(const std::string&)> on_validation_message;
+  // Directory of the on-disk pipeline cache (loaded at start, saved at destruction), so later
+  // processes skip shader compilation; empty: no disk cache. vkseg::default_cache_dir() gives
+  // VKSEG_CACHE_DIR, $XDG_CACHE_HOME/vkseg or ~/.cache/vkseg (what the CLI uses).
+  std::string cache_dir;
   // Keep activations in device-local memory reached through staging copies even on devices whose
   // device-local memory is host-visible (tests use it to cover both paths on lavapipe).
   bool force_staging = false;
@@ -111,6 +115,8 @@ class Context {
   Context(Adopt, const ExternalDevice& external, const ContextOptions& options);
   std::unique_ptr<vk::ContextState> state_;
 };
+
+std::string default_cache_dir();
 
 // Every physical device the Vulkan loader reports, in enumeration order.
 std::vector<DeviceInfo> list_devices();

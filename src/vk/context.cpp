@@ -10,6 +10,7 @@
 #include "vk/check.hpp"
 #include "vk/context_state.hpp"
 #include "vk/device_query.hpp"
+#include "vk/pipeline_cache.hpp"
 
 namespace vkseg {
 
@@ -129,12 +130,13 @@ VkResult fault_from_environment() {
                           fault));
 }
 
-void finish_setup(vk::ContextState& s) {
+void finish_setup(vk::ContextState& s, const ContextOptions& options) {
   s.injected_fault = fault_from_environment();
   vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);
-  VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  vk::check(vkCreatePipelineCache(s.device, &cache_info, nullptr, &s.pipeline_cache),
-            "vkCreatePipelineCache");
+  if (!options.cache_dir.empty()) {
+    s.pipeline_cache_file = vk::pipeline_cache_path(options.cache_dir, s.physical_device);
+  }
+  s.pipeline_cache = vk::load_pipeline_cache(s.device, s.physical_device, s.pipeline_cache_file);
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pool_info.queueFamilyIndex = s.queue_family;
@@ -201,7 +203,10 @@ ContextState::~ContextState() {
     vkDeviceWaitIdle(device);
     for (auto& [key, pipeline] : pipelines_) destroy_pipeline(device, *pipeline);
     if (command_pool) vkDestroyCommandPool(device, command_pool, nullptr);
-    if (pipeline_cache) vkDestroyPipelineCache(device, pipeline_cache, nullptr);
+    if (pipeline_cache) {
+      save_pipeline_cache(device, pipeline_cache, pipeline_cache_file);
+      vkDestroyPipelineCache(device, pipeline_cache, nullptr);
+    }
     if (owns_device) vkDestroyDevice(device, nullptr);
   }
   if (messenger) {
@@ -340,7 +345,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<vk::Co
     s.push_descriptor_fn = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
         vkGetDeviceProcAddr(s.device, "vkCmdPushDescriptorSetKHR"));
   }
-  finish_setup(s);
+  finish_setup(s, options);
 }
 
 Context::Context(Adopt, const ExternalDevice& external, const ContextOptions& options)
@@ -379,7 +384,7 @@ Context::Context(Adopt, const ExternalDevice& external, const ContextOptions& op
     s.push_descriptor_fn = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
         vkGetDeviceProcAddr(s.device, "vkCmdPushDescriptorSetKHR"));
   }
-  finish_setup(s);
+  finish_setup(s, options);
 }
 
 std::unique_ptr<Context> Context::adopt(const ExternalDevice& external,
@@ -400,6 +405,8 @@ uint64_t Context::validation_message_count() const { return state_->validation_m
 uint64_t Context::allocated_device_bytes() const { return state_->allocated_bytes; }
 uint64_t Context::peak_device_bytes() const { return state_->peak_allocated_bytes; }
 void Context::reset_peak_memory() { state_->peak_allocated_bytes = state_->allocated_bytes.load(); }
+
+std::string default_cache_dir() { return vk::default_cache_dir(); }
 
 std::vector<DeviceInfo> list_devices() {
   VkInstance instance = vk::create_instance(false, nullptr);

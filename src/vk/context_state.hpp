@@ -38,6 +38,7 @@ class ContextState {
 
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn = nullptr;
   VkPipelineCache pipeline_cache = VK_NULL_HANDLE;  // internally synchronized by Vulkan
+  std::string pipeline_cache_file;  // where it is saved at destruction; empty: nowhere
   // For submit_once() only, guarded by one_shot_mutex; every Recorder owns its own pool, so
   // threads can record at the same time.
   VkCommandPool command_pool = VK_NULL_HANDLE;

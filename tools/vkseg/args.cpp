@@ -62,6 +62,13 @@ std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, 
   return uint32_t(v);
 }
 
+ContextOptions context_options(const Args& args) {
+  ContextOptions options;
+  options.device_index = args.uint_value("--device", 0, 1000);
+  options.cache_dir = default_cache_dir();
+  return options;
+}
+
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {
   std::array<float, 3> out{};
   size_t start = 0;

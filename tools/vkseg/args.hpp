@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vkseg/context.hpp"
+
 namespace vkseg::cli {
 
 class Args {
@@ -30,6 +32,9 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
 };
+
+// The device from --device, and the on-disk pipeline cache every command shares.
+ContextOptions context_options(const Args& args);
 
 // Parses "R,G,B" into three floats.
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text);

@@ -53,9 +53,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   const uint32_t warmup = args.uint_value("--warmup", 0, 100000).value_or(3);
 
   const Model model = Model::load(args.positional()[0]);
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  Context context(options);
+  Context context(context_options(args));
   context.reset_peak_memory();
   Network network(context, model);
   Session session(network, batch, height, width);

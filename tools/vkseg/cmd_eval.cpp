@@ -58,9 +58,7 @@ int cmd_eval(const std::vector<std::string>& arguments) {
 
   const Model model = Model::load(args.positional()[0]);
   const uint32_t classes = uint32_t(model.classes().size());
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  Context context(options);
+  Context context(context_options(args));
   Network network(context, model);
   Segmenter segmenter(network);
   const ops::ConfusionCount confusion(context);

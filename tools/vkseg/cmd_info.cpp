@@ -35,9 +35,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
   const Model model = Model::load(args.positional()[0]);
   const auto [height, width] = parse_size(args.value_or("--size", "512x512"));
   const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  Context context(options);
+  Context context(context_options(args));
   Network network(context, model);
   Session session(network, batch, height, width);
 

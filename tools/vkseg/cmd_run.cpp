@@ -31,9 +31,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
     throw Error(fmt::format("{}: expected an N x {} x H x W float array", *input,
                             model.input_channels()));
   }
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  Context context(options);
+  Context context(context_options(args));
   Network network(context, model);
   Session session(network, uint32_t(s[0]), uint32_t(s[2]), uint32_t(s[3]));
   const Shape4 out = session.output_shape();

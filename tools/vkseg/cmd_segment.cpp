@@ -74,9 +74,7 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   if (model.classes().size() > 256) {
     throw Error(fmt::format("segment: {} classes do not fit an 8-bit PNG", model.classes().size()));
   }
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  Context context(options);
+  Context context(context_options(args));
   Network network(context, model);
   Segmenter segmenter(network);
   std::vector<std::array<uint8_t, 3>> palette;

@@ -1,0 +1,93 @@
+#include "vk/pipeline_cache.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "vk/check.hpp"
+
+namespace vkseg::vk {
+
+namespace {
+
+VkPhysicalDeviceProperties properties(VkPhysicalDevice physical_device) {
+  VkPhysicalDeviceProperties p;
+  vkGetPhysicalDeviceProperties(physical_device, &p);
+  return p;
+}
+
+// The header every pipeline cache starts with (VkPipelineCacheHeaderVersionOne).
+bool matches_device(const std::vector<char>& data, const VkPhysicalDeviceProperties& p) {
+  VkPipelineCacheHeaderVersionOne header;
+  if (data.size() < sizeof header) return false;
+  std::memcpy(&header, data.data(), sizeof header);
+  return header.headerSize >= sizeof header && header.headerSize <= data.size() &&
+         header.headerVersion == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+         header.vendorID == p.vendorID && header.deviceID == p.deviceID &&
+         std::memcmp(header.pipelineCacheUUID, p.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+}
+
+}  // namespace
+
+std::string default_cache_dir() {
+  if (const char* dir = std::getenv("VKSEG_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return (std::filesystem::path(xdg) / "vkseg").string();
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return (std::filesystem::path(home) / ".cache" / "vkseg").string();
+  }
+  return {};
+}
+
+std::string pipeline_cache_path(const std::string& dir, VkPhysicalDevice physical_device) {
+  const VkPhysicalDeviceProperties p = properties(physical_device);
+  std::string uuid;
+  for (uint8_t b : p.pipelineCacheUUID) uuid += fmt::format("{:02x}", b);
+  return (std::filesystem::path(dir) /
+          fmt::format("pipelines-{:04x}-{:04x}-{:x}-{}.bin", p.vendorID, p.deviceID,
+                      p.driverVersion, uuid))
+      .string();
+}
+
+VkPipelineCache load_pipeline_cache(VkDevice device, VkPhysicalDevice physical_device,
+                                    const std::string& path) {
+  std::vector<char> data;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (in) data.assign(std::istreambuf_iterator<char>(in), {});
+    if (!matches_device(data, properties(physical_device))) data.clear();
+  }
+  VkPipelineCacheCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  info.initialDataSize = data.size();
+  info.pInitialData = data.empty() ? nullptr : data.data();
+  VkPipelineCache cache = VK_NULL_HANDLE;
+  if (vkCreatePipelineCache(device, &info, nullptr, &cache) == VK_SUCCESS) return cache;
+  info.initialDataSize = 0;  // a driver that rejects the data still gets an empty cache
+  info.pInitialData = nullptr;
+  check(vkCreatePipelineCache(device, &info, nullptr, &cache), "vkCreatePipelineCache");
+  return cache;
+}
+
+void save_pipeline_cache(VkDevice device, VkPipelineCache cache, const std::string& path) {
+  size_t size = 0;
+  if (path.empty() || vkGetPipelineCacheData(device, cache, &size, nullptr) != VK_SUCCESS) return;
+  std::vector<char> data(size);
+  if (vkGetPipelineCacheData(device, cache, &size, data.data()) != VK_SUCCESS) return;
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out.write(data.data(), std::streamsize(size))) return;
+  }
+  std::filesystem::rename(temporary, path, error);
+  if (error) std::filesystem::remove(temporary, error);
+}
+
+}  // namespace vkseg::vk
