@@ -1,5 +1,6 @@
-// Conv2d against a naive CPU convolution on random shapes. Tolerance: fp32, relative 1e-4
-// (plus 1e-5 absolute for sums that cancel to near zero).
+// Conv2d against a naive CPU convolution on random shapes, with every shader variant the device
+// can run forced in turn. Tolerance: fp32, relative 1e-4 (plus 1e-5 absolute for sums that cancel
+// to near zero).
 #include <fmt/format.h>
 
 #include "harness.hpp"
@@ -34,22 +35,39 @@ std::vector<float> reference_conv2d(const ops::Conv2dParams& p, const ops::Shape
   return y;
 }
 
-void check_conv2d(const ops::Conv2dParams& p, const ops::Shape& in) {
-  SCOPED_TRACE(fmt::format("input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} relu{}", in.str(),
-                           p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                           p.dilation_h, p.dilation_w, p.groups, p.out_channels, p.bias, p.relu));
-  ops::Conv2d conv(context(), p);
-  const ops::Shape out = conv.output_shape(in);
-  const ops::Shape ws = conv.weight_shape();
-  const auto x = random_floats(in.count());
+constexpr ops::Conv2dVariant k_variants[] = {ops::Conv2dVariant::Auto, ops::Conv2dVariant::Direct,
+                                             ops::Conv2dVariant::Gemm, ops::Conv2dVariant::Pointwise,
+                                             ops::Conv2dVariant::Tiled};
+
+// Runs the layer on input x with every variant that supports it (Pointwise only takes 1x1
+// stride-1 layers).
+void check_conv2d(ops::Conv2dParams p, const ops::Shape& in, const std::vector<float>& x) {
+  const ops::Shape ws{p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w};
   const auto w = random_floats(ws.count());
   const auto b = random_floats(p.out_channels);
   auto dx = device_tensor(in, x);
   auto dw = device_tensor(ws, w);
   auto db = device_tensor({1, p.out_channels, 1, 1}, b);
-  auto dy = device_tensor(out);
-  run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
-  EXPECT_TRUE(all_close(read_floats(dy), reference_conv2d(p, in, x, w, b, out)));
+  std::vector<float> expected;
+  for (ops::Conv2dVariant variant : k_variants) {
+    p.variant = variant;
+    if (!ops::Conv2d::supports(context(), p, variant)) continue;
+    SCOPED_TRACE(fmt::format("{} variant, input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} relu{}",
+                             ops::variant_name(variant), in.str(), p.kernel_h, p.kernel_w,
+                             p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,
+                             p.groups, p.out_channels, p.bias, p.relu));
+    ops::Conv2d conv(context(), p);
+    const ops::Shape out = conv.output_shape(in);
+    ASSERT_EQ(conv.weight_shape(), ws);
+    if (expected.empty()) expected = reference_conv2d(p, in, x, w, b, out);
+    auto dy = device_tensor(out);
+    run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
+    EXPECT_TRUE(all_close(read_floats(dy), expected));
+  }
+}
+
+void check_conv2d(const ops::Conv2dParams& p, const ops::Shape& in) {
+  check_conv2d(p, in, random_floats(in.count()));
 }
 
 TEST(Conv2d, RandomShapes) {
@@ -106,10 +124,48 @@ TEST(Conv2d, DepthwiseAndGroupsStraddlingBlocks) {
   check_conv2d(p, {1, 6, 8, 5});
 }
 
+TEST(Conv2d, WideLayersWithBlockTails) {
+  // Channel counts that leave partial blocks of 32, 16 and 8 channels (per group), rows that
+  // leave partial pixel blocks, and enough channels and pixels for the large shared-memory tile.
+  check_conv2d({.in_channels = 5, .out_channels = 37, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
+                .pad_w = 1, .relu = true},
+               {2, 5, 11, 13});
+  check_conv2d({.in_channels = 6, .out_channels = 20, .kernel_h = 3, .kernel_w = 2, .stride_h = 2,
+                .stride_w = 2, .groups = 2},
+               {1, 6, 9, 10});
+  check_conv2d({.in_channels = 8, .out_channels = 34, .groups = 2}, {2, 8, 5, 7});
+  check_conv2d({.in_channels = 3, .out_channels = 16, .kernel_h = 7, .kernel_w = 7, .pad_h = 3,
+                .pad_w = 3, .dilation_h = 2, .dilation_w = 2, .bias = false},
+               {1, 3, 20, 21});
+  check_conv2d({.in_channels = 4, .out_channels = 130, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
+                .pad_w = 1, .relu = true},
+               {1, 4, 12, 12});
+}
+
+TEST(Conv2d, WeightsSplitAcrossStorageBindings) {
+  // One output channel holds 32 KiB of weights; one more channel than a binding holds forces a
+  // second dispatch, within one group and (with two groups) at a group boundary. Only every
+  // 256th input is nonzero, so the 8192-term sums stay well within the fp32 tolerance.
+  const uint64_t range = context().info().max_storage_buffer_range;
+  if (range > (256ull << 20)) GTEST_SKIP() << "the device binds " << range << " bytes at once";
+  const uint32_t cin = 8192, fit = uint32_t(range / (cin * 4));
+  auto sparse_input = [](uint32_t count) {
+    std::vector<float> x(count);
+    for (uint32_t i = 0; i < count; i += 256) x[i] = random_floats(1)[0];
+    return x;
+  };
+  check_conv2d({.in_channels = cin, .out_channels = fit + 1}, {1, cin, 1, 1}, sparse_input(cin));
+  check_conv2d({.in_channels = 2 * cin, .out_channels = fit + 2, .groups = 2}, {1, 2 * cin, 1, 1},
+               sparse_input(2 * cin));
+}
+
 TEST(Conv2d, RejectsImpossibleShapes) {
   ops::Conv2dParams bad_groups{.in_channels = 5, .out_channels = 4, .kernel_h = 3, .kernel_w = 3,
                                .groups = 2};
   EXPECT_THROW(ops::Conv2d(context(), bad_groups), Error);
+  ops::Conv2dParams not_pointwise{.in_channels = 3, .out_channels = 8, .kernel_h = 3,
+                                  .kernel_w = 3, .variant = ops::Conv2dVariant::Pointwise};
+  EXPECT_THROW(ops::Conv2d(context(), not_pointwise), Error);
   ops::Conv2dParams p{.in_channels = 3, .out_channels = 4, .kernel_h = 5, .kernel_w = 5};
   ops::Conv2d conv(context(), p);
   EXPECT_THROW(conv.output_shape({1, 3, 4, 4}), Error);  // kernel does not fit

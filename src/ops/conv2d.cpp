@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "ops/dispatch.hpp"
 #include "vk/context_state.hpp"
@@ -11,24 +12,94 @@ namespace vkseg::ops {
 
 namespace {
 
-constexpr uint32_t k_oc_block = 4;
-constexpr uint32_t k_local_size = 64;
+// conv2d.comp: one output pixel x k_direct_oc_block channels per invocation.
+constexpr uint32_t k_direct_oc_block = 4;
+constexpr uint32_t k_direct_local_size = 64;
+// conv2d_gemm.comp: lanes of a workgroup (along pixel blocks) at most.
+constexpr uint32_t k_gemm_max_local_size = 32;
 
-struct Push {
+struct DirectPush {
   uint32_t c, h, w, oc, oh, ow, groups, oc_begin, oc_end;
 };
+struct GemmPush {
+  uint32_t c, h, w, oc, oh, ow, cin, cout, oc_begin, oc_end, seg, seg_blocks, row_blocks, blocks;
+};
+struct TiledPush {
+  uint32_t c, h, w, oc, oh, ow, cin, cout, oc_begin, oc_end, seg, seg_blocks;
+};
 
-// Output channels per dispatch so that one dispatch's weight slice fits a storage binding and
-// starts at an aligned offset (fc6 of a VGG16 FCN holds 411 MB; lavapipe binds 128 MiB).
-uint32_t channels_per_dispatch(const DeviceInfo& info, uint64_t channel_bytes, uint32_t channels) {
-  uint64_t count = std::min<uint64_t>(channels, info.max_storage_buffer_range / channel_bytes);
-  const uint64_t alignment = std::max<uint64_t>(1, info.min_storage_buffer_offset_alignment);
-  while (count > 1 && count < channels && (count * channel_bytes) % alignment != 0) --count;
-  if (count == 0) {
+// conv2d_tiled.comp tiles: TM output channels x TN pixels per workgroup, TK deep, RM x RN
+// outputs per invocation. Both use 256 invocations and 8 KiB of shared memory.
+struct TileShape {
+  uint32_t tm, tn, tk, rm, rn;
+  uint32_t invocations() const { return (tm / rm) * (tn / rn); }
+  uint32_t shared_bytes() const { return (tm + tn) * tk * 4; }
+};
+constexpr TileShape k_large_tile{128, 128, 8, 8, 8};
+constexpr TileShape k_small_tile{64, 64, 16, 4, 4};
+
+bool fits(const DeviceInfo& info, const TileShape& tile) {
+  return info.max_workgroup_invocations >= tile.invocations() &&
+         info.max_shared_memory_bytes >= tile.shared_bytes();
+}
+
+bool is_pointwise(const Conv2dParams& p) {
+  return p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+         p.pad_h == 0 && p.pad_w == 0;
+}
+
+// The register-blocked shader lets 8 lanes load 8 channels' weights at once and broadcast them
+// by shuffle; that needs subgroups of at least 8 with shuffles in compute shaders.
+bool has_subgroup_shuffle(const Context& context) {
+  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  properties.pNext = &subgroup;
+  vkGetPhysicalDeviceProperties2(context.physical_device(), &properties);
+  return context.info().min_subgroup_size >= 8 &&
+         (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+         (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+}
+
+struct ChannelRange {
+  uint32_t begin, end;
+};
+
+// Output channels per dispatch, so that one dispatch's weight slice fits a storage binding and
+// starts at an aligned offset (fc6 of a VGG16 FCN holds 411 MB; lavapipe binds 128 MiB). Each
+// range covers whole groups or part of one group, so no GEMM block straddles a group.
+std::vector<ChannelRange> dispatch_ranges(const DeviceInfo& info, uint64_t channel_bytes,
+                                          uint32_t channels, uint32_t group_channels) {
+  const uint64_t fit = std::min<uint64_t>(channels, info.max_storage_buffer_range / channel_bytes);
+  if (fit == 0) {
     throw Error(fmt::format("conv2d: one output channel's weights ({} bytes) exceed the device's "
                             "largest storage binding", channel_bytes));
   }
-  return uint32_t(count);
+  if (fit == channels) return {{0, channels}};
+  const uint64_t alignment = std::max<uint64_t>(1, info.min_storage_buffer_offset_alignment);
+  auto aligned = [&](uint64_t channel) { return channel * channel_bytes % alignment == 0; };
+  std::vector<ChannelRange> ranges;
+  if (fit >= group_channels) {
+    uint64_t step = fit - fit % group_channels;
+    while (step > group_channels && !aligned(step)) step -= group_channels;
+    for (uint64_t b = 0; b < channels; b += step) {
+      ranges.push_back({uint32_t(b), uint32_t(std::min<uint64_t>(channels, b + step))});
+    }
+  } else {
+    uint64_t step = fit;
+    while (step > 1 && !aligned(step)) --step;
+    for (uint64_t g = 0; g < channels; g += group_channels) {
+      for (uint64_t b = g; b < g + group_channels; b += step) {
+        ranges.push_back({uint32_t(b), uint32_t(std::min<uint64_t>(g + group_channels, b + step))});
+      }
+    }
+  }
+  for (const ChannelRange& r : ranges) {
+    if (!aligned(r.begin)) {
+      throw Error(fmt::format("conv2d: cannot split {}-byte-per-channel weights into storage "
+                              "bindings at {}-byte-aligned offsets", channel_bytes, alignment));
+    }
+  }
+  return ranges;
 }
 
 // PyTorch's output extent: floor((in + 2p - d(k-1) - 1) / s) + 1; 0 when the window never fits.
@@ -37,7 +108,46 @@ uint32_t conv_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t d
   return span < 0 ? 0 : uint32_t(span / s + 1);
 }
 
+// Output pixels per conv2d_gemm invocation along a row: 4..8, wasting the fewest on the row's
+// last block (the larger on ties), or the whole row when it is narrower.
+uint32_t pixels_per_invocation(uint32_t row) {
+  if (row < 4) return row;
+  uint32_t best = 8;
+  for (uint32_t n = 8; n >= 4; --n) {
+    if (ceil_div(row, n) * n < ceil_div(row, best) * best) best = n;
+  }
+  return best;
+}
+
+uint32_t round_up(uint32_t v, uint32_t m) { return ceil_div(v, m) * m; }
+
+Conv2dVariant auto_variant(const Context& context, const Conv2dParams& p) {
+  const DeviceInfo& info = context.info();
+  if (p.out_channels / p.groups < 8) return Conv2dVariant::Direct;  // blocks would be mostly idle
+  if (info.type != "CPU" && fits(info, k_small_tile)) return Conv2dVariant::Tiled;
+  return is_pointwise(p) ? Conv2dVariant::Pointwise : Conv2dVariant::Gemm;
+}
+
 }  // namespace
+
+const char* variant_name(Conv2dVariant variant) {
+  switch (variant) {
+    case Conv2dVariant::Auto: return "auto";
+    case Conv2dVariant::Direct: return "direct";
+    case Conv2dVariant::Gemm: return "gemm";
+    case Conv2dVariant::Pointwise: return "pointwise";
+    case Conv2dVariant::Tiled: return "tiled";
+  }
+  return "?";
+}
+
+bool Conv2d::supports(const Context& context, const Conv2dParams& params, Conv2dVariant variant) {
+  switch (variant) {
+    case Conv2dVariant::Pointwise: return is_pointwise(params);
+    case Conv2dVariant::Tiled: return fits(context.info(), k_small_tile);
+    default: return true;
+  }
+}
 
 Conv2d::Conv2d(Context& context, const Conv2dParams& params)
     : context_(context), params_(params) {
@@ -51,12 +161,12 @@ Conv2d::Conv2d(Context& context, const Conv2dParams& params)
     throw Error(fmt::format("conv2d: {} input and {} output channels do not divide into {} groups",
                             p.in_channels, p.out_channels, p.groups));
   }
-  pipeline_ = &context.state().pipeline(
-      {"conv2d",
-       {k_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-        p.dilation_h, p.dilation_w, p.bias, p.relu, k_oc_block},
-       4,
-       sizeof(Push)});
+  if (!supports(context, p, p.variant)) {
+    throw Error(fmt::format("conv2d: the {} variant cannot run this layer on this device",
+                            variant_name(p.variant)));
+  }
+  variant_ = p.variant == Conv2dVariant::Auto ? auto_variant(context, p) : p.variant;
+  shuffle_weights_ = has_subgroup_shuffle(context);
 }
 
 Shape Conv2d::weight_shape() const {
@@ -86,27 +196,94 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
   require_fits("conv2d", "output", output);
   require_shape("conv2d", "weight", weight.shape, weight_shape());
   require_shape("conv2d", "output", output.shape, output_shape(input.shape));
-  if (params_.bias) {
+  const auto& p = params_;
+  if (p.bias) {
     if (!bias) throw Error("conv2d: the layer has a bias but none was given");
     require_fits("conv2d", "bias", *bias);
-    require_shape("conv2d", "bias", bias->shape, {1, params_.out_channels, 1, 1});
+    require_shape("conv2d", "bias", bias->shape, {1, p.out_channels, 1, 1});
   }
+  const DeviceInfo& info = context_.info();
+  const Shape& in = input.shape;
   const Shape& o = output.shape;
+  const uint32_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
+  const uint32_t hw = o.h * o.w;
   const uint64_t channel_bytes = weight.shape.bytes() / o.c;
-  const uint32_t chunk = channels_per_dispatch(context_.info(), channel_bytes, o.c);
-  for (uint32_t begin = 0; begin < o.c; begin += chunk) {
-    const uint32_t end = std::min(o.c, begin + chunk);
-    const Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, params_.groups,
-                    begin, end};
-    const vk::BufferView weights{weight.view.buffer, weight.view.offset + begin * channel_bytes,
-                                 (end - begin) * channel_bytes};
-    recorder.dispatch(*pipeline_,
+  const std::vector<uint32_t> conv_constants{p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
+                                             p.pad_h,    p.pad_w,    p.dilation_h, p.dilation_w,
+                                             p.bias,     p.relu};
+  auto key = [&](const char* shader, uint32_t local_size, std::initializer_list<uint32_t> own,
+                 uint32_t push_bytes) {
+    vk::PipelineKey k{shader, {local_size, 1, 1}, 4, push_bytes};
+    k.specialization.insert(k.specialization.end(), conv_constants.begin(), conv_constants.end());
+    k.specialization.insert(k.specialization.end(), own.begin(), own.end());
+    return k;
+  };
+  auto dispatch = [&](const vk::Pipeline& pipeline, ChannelRange r, const void* push,
+                      uint32_t push_bytes, uint32_t gx, uint32_t gy) {
+    if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
+        o.n > info.max_workgroup_count[2]) {
+      throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy, o.n));
+    }
+    const vk::BufferView weights{weight.view.buffer, weight.view.offset + r.begin * channel_bytes,
+                                 (r.end - r.begin) * channel_bytes};
+    recorder.dispatch(pipeline,
                       {{input.view, vk::Access::Read},
                        {weights, vk::Access::Read},
                        {bias ? bias->view : weights, vk::Access::Read},
                        {output.view, vk::Access::Write}},
-                      &push, sizeof push, ceil_div(uint64_t(o.h) * o.w, k_local_size),
-                      ceil_div(end - begin, k_oc_block), o.n, "conv2d");
+                      push, push_bytes, gx, gy, o.n, fmt::format("conv2d_{}", variant_name(variant_)));
+  };
+  // Workgroup rows (y) of a GEMM dispatch: segments of a group (or less) times blocks of `tile`.
+  auto segments = [&](ChannelRange r, uint32_t tile, uint32_t& seg, uint32_t& seg_blocks) {
+    seg = std::min(cout, r.end - r.begin);
+    seg_blocks = ceil_div(seg, tile);
+    return (r.end - r.begin) / seg * seg_blocks;
+  };
+  const auto ranges = dispatch_ranges(info, channel_bytes, o.c, cout);
+
+  switch (variant_) {
+    case Conv2dVariant::Auto:
+    case Conv2dVariant::Direct: {
+      const auto& pipeline = context_.state().pipeline(
+          key("conv2d", k_direct_local_size, {k_direct_oc_block}, sizeof(DirectPush)));
+      for (const ChannelRange& r : ranges) {
+        const DirectPush push{in.c, in.h, in.w, o.c, o.h, o.w, p.groups, r.begin, r.end};
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, k_direct_local_size),
+                 ceil_div(r.end - r.begin, k_direct_oc_block));
+      }
+      break;
+    }
+    case Conv2dVariant::Gemm:
+    case Conv2dVariant::Pointwise: {
+      const bool pointwise = variant_ == Conv2dVariant::Pointwise;
+      const uint32_t ocb = cout >= 32 ? 32 : cout >= 16 ? 16 : 8;
+      const uint32_t pxb = pointwise ? std::min(8u, hw) : pixels_per_invocation(o.w);
+      const uint32_t row_blocks = ceil_div(o.w, pxb);
+      const uint32_t blocks = pointwise ? ceil_div(hw, pxb) : o.h * row_blocks;
+      const uint32_t local_size = std::min(k_gemm_max_local_size, round_up(blocks, 8));
+      const auto& pipeline = context_.state().pipeline(
+          key("conv2d_gemm", local_size, {ocb, pxb, shuffle_weights_, pointwise}, sizeof(GemmPush)));
+      for (const ChannelRange& r : ranges) {
+        GemmPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0,
+                      row_blocks, blocks};
+        const uint32_t gy = segments(r, ocb, push.seg, push.seg_blocks);
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(blocks, local_size), gy);
+      }
+      break;
+    }
+    case Conv2dVariant::Tiled: {
+      const TileShape t = o.c >= 128 && hw >= 128 && fits(info, k_large_tile) ? k_large_tile
+                                                                               : k_small_tile;
+      const auto& pipeline = context_.state().pipeline(
+          key("conv2d_tiled", t.invocations(), {t.tm, t.tn, t.tk, t.rm, t.rn, is_pointwise(p)},
+              sizeof(TiledPush)));
+      for (const ChannelRange& r : ranges) {
+        TiledPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0};
+        const uint32_t gy = segments(r, t.tm, push.seg, push.seg_blocks);
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, t.tn), gy);
+      }
+      break;
+    }
   }
 }
 
