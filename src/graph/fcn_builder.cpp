@@ -100,6 +100,7 @@ class GraphBuilder {
     n.kernel = {k, k};
     n.stride = {k / 2, k / 2};
     n.pad = caffe ? Pair{0, 0} : Pair{k / 4, k / 4};
+    make_depthwise_if_diagonal(n, l);
     add_weights(n, l);
     model_.graph.nodes.push_back(std::move(n));
     return name;
@@ -130,6 +131,27 @@ class GraphBuilder {
   }
 
  private:
+  // FCN's upsampling kernels are usually bilinear on the class diagonal and zero elsewhere: such a
+  // layer is exactly a per-class (grouped) transposed convolution, classes times less work.
+  static void make_depthwise_if_diagonal(Node& n, Layer& l) {
+    const auto& shape = l.weight.shape;
+    const size_t classes = size_t(shape[0]), taps = size_t(shape[2] * shape[3]);
+    std::vector<float> diagonal(classes * taps);
+    for (size_t i = 0; i < classes; ++i) {
+      for (size_t j = 0; j < classes; ++j) {
+        const float* kernel = l.weight.values.data() + (i * classes + j) * taps;
+        if (i == j) {
+          std::copy_n(kernel, taps, diagonal.begin() + ptrdiff_t(i * taps));
+        } else if (std::any_of(kernel, kernel + taps, [](float v) { return v != 0.0f; })) {
+          return;
+        }
+      }
+    }
+    l.weight.shape = {shape[0], 1, shape[2], shape[3]};
+    l.weight.values = std::move(diagonal);
+    n.groups = uint32_t(classes);
+  }
+
   void add_weights(Node& n, Layer& l) {
     n.weight = n.name + ".weight";
     model_.weights[n.weight] = {l.weight.shape, std::move(l.weight.values)};
