@@ -1,6 +1,11 @@
 # Compiles every shaders/*.comp to SPIR-V at build time and embeds the words in a static
 # library, so no shader compiler is needed at run time. A shader that fails to compile or to
 # validate fails the build.
+#
+# Precision variants come from one source compiled with different defines: a shader lists the
+# variants it has in a line `// vkseg: variants fp32 fp16` (no such line means fp32 only). The
+# fp32 variant embeds as "<name>", the fp16 one, compiled with -DVKSEG_FP16=1 (fp16 storage, see
+# common.glsl), as "<name>_fp16".
 find_program(GLSLC_EXECUTABLE glslc REQUIRED)
 find_program(SPIRV_VAL_EXECUTABLE spirv-val REQUIRED)
 set(VKSEG_SPV_TO_WORDS ${CMAKE_CURRENT_LIST_DIR}/SpvToWords.cmake)
@@ -13,22 +18,42 @@ function(vkseg_compile_shaders target shader_dir)
   set(table_entries "")
   set(includes "")
   foreach(src ${shader_sources})
-    get_filename_component(name ${src} NAME_WE)
-    set(spv ${out_dir}/${name}.spv)
-    set(inc ${out_dir}/${name}.spv.inc)
-    add_custom_command(
-      OUTPUT ${inc}
-      COMMAND ${GLSLC_EXECUTABLE} --target-env=vulkan1.1 -O -I${shader_dir}
-              -MD -MF ${spv}.d -o ${spv} ${src}
-      COMMAND ${SPIRV_VAL_EXECUTABLE} --target-env vulkan1.1 ${spv}
-      COMMAND ${CMAKE_COMMAND} -DSPV=${spv} -DOUT=${inc} -P ${VKSEG_SPV_TO_WORDS}
-      DEPENDS ${src}
-      DEPFILE ${spv}.d
-      COMMENT "Compiling shader ${name}.comp"
-      VERBATIM)
-    list(APPEND generated ${inc})
-    string(APPEND includes "static const uint32_t k_${name}[] = {\n#include \"${name}.spv.inc\"\n};\n")
-    string(APPEND table_entries "    {\"${name}\", k_${name}, sizeof(k_${name}) / sizeof(uint32_t)},\n")
+    get_filename_component(base_name ${src} NAME_WE)
+    # Re-run the configure step when the marker line may have changed.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+    file(STRINGS ${src} marker REGEX "^// vkseg: variants ")
+    if(marker)
+      string(REPLACE "// vkseg: variants " "" variants "${marker}")
+      separate_arguments(variants UNIX_COMMAND "${variants}")
+    else()
+      set(variants fp32)
+    endif()
+    foreach(variant ${variants})
+      if(variant STREQUAL "fp32")
+        set(name ${base_name})
+        set(defines)
+      elseif(variant STREQUAL "fp16")
+        set(name ${base_name}_fp16)
+        set(defines -DVKSEG_FP16=1)
+      else()
+        message(FATAL_ERROR "${src}: unknown shader variant '${variant}' (fp32 or fp16)")
+      endif()
+      set(spv ${out_dir}/${name}.spv)
+      set(inc ${out_dir}/${name}.spv.inc)
+      add_custom_command(
+        OUTPUT ${inc}
+        COMMAND ${GLSLC_EXECUTABLE} --target-env=vulkan1.1 -O -I${shader_dir} ${defines}
+                -MD -MF ${spv}.d -o ${spv} ${src}
+        COMMAND ${SPIRV_VAL_EXECUTABLE} --target-env vulkan1.1 ${spv}
+        COMMAND ${CMAKE_COMMAND} -DSPV=${spv} -DOUT=${inc} -P ${VKSEG_SPV_TO_WORDS}
+        DEPENDS ${src}
+        DEPFILE ${spv}.d
+        COMMENT "Compiling shader ${name} from ${base_name}.comp"
+        VERBATIM)
+      list(APPEND generated ${inc})
+      string(APPEND includes "static const uint32_t k_${name}[] = {\n#include \"${name}.spv.inc\"\n};\n")
+      string(APPEND table_entries "    {\"${name}\", k_${name}, sizeof(k_${name}) / sizeof(uint32_t)},\n")
+    endforeach()
   endforeach()
   set(registry ${out_dir}/shader_registry.cpp)
   file(CONFIGURE OUTPUT ${registry} CONTENT

@@ -1,4 +1,5 @@
 #version 450
+// vkseg: variants fp32 fp16
 // Label map: the index of the largest channel of each pixel, the first one on ties, and the first
 // NaN if there is one (torch.argmax). One invocation per pixel; neighbouring lanes read
 // neighbouring pixels of the same channel plane.
@@ -9,7 +10,7 @@ layout(push_constant) uniform Push {
   uint c, hw;
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
 layout(std430, binding = 1) writeonly buffer Labels { uint labels[]; };
 
 // Tested on the bits so no compiler can fold it away under fast-math assumptions.
@@ -21,10 +22,10 @@ void main() {
   const uint n = i / p.hw;
   const uint base = n * p.c * p.hw + i % p.hw;
   uint best_index = 0;
-  float best = x[base];
+  float best = float(x[base]);
   if (!is_nan(best)) {
     for (uint c = 1; c < p.c; ++c) {
-      const float v = x[base + c * p.hw];
+      const float v = float(x[base + c * p.hw]);
       if (is_nan(v)) {
         best_index = c;
         break;

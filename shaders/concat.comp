@@ -1,4 +1,5 @@
 #version 450
+// vkseg: variants fp32 fp16
 // Copies one input of a channel concatenation into its channel range of the output. One
 // invocation per input element.
 #include "common.glsl"
@@ -10,8 +11,8 @@ layout(push_constant) uniform Push {
   uint offset;        // first output element of this input within a batch item
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint i = flat_index();

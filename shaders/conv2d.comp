@@ -1,5 +1,6 @@
 #version 450
-// Direct 2-D convolution (NCHW, fp32). Each invocation computes OC_BLOCK output channels of one
+// vkseg: variants fp32 fp16
+// Direct 2-D convolution (NCHW). Each invocation computes OC_BLOCK output channels of one
 // output pixel: the x dimension walks pixels of one output plane, so neighbouring lanes load
 // neighbouring inputs, while every lane of a workgroup reads the same weights (a broadcast).
 #include "common.glsl"
@@ -23,10 +24,10 @@ layout(push_constant) uniform Push {
   uint oc_begin, oc_end;  // output channels of this dispatch; the weight binding starts at oc_begin
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) readonly buffer Weight { float wt[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
+layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint pixel = gl_GlobalInvocationID.x;
@@ -55,11 +56,11 @@ void main() {
         for (int kx = 0; kx < KW; ++kx) {
           const int ix = ox * SW - PW + kx * DW;
           if (ix < 0 || ix >= int(p.w)) continue;
-          const float v = x[in_base + uint(iy) * p.w + uint(ix)];
+          const float v = float(x[in_base + uint(iy) * p.w + uint(ix)]);
           for (uint j = 0; j < OC_BLOCK; ++j) {
             const uint o = min(oc0 + j, p.oc_end - 1);
             if (o / cout != g) continue;
-            acc[j] += v * wt[(((o - p.oc_begin) * cin + ic) * KH + ky) * KW + kx];
+            acc[j] += v * float(wt[(((o - p.oc_begin) * cin + ic) * KH + ky) * KW + kx]);
           }
         }
       }
@@ -69,6 +70,6 @@ void main() {
     const uint o = oc0 + j;
     if (o >= p.oc_end) break;
     const float v = RELU ? max(acc[j], 0.0) : acc[j];
-    y[((n * p.oc + o) * p.oh) * p.ow + pixel] = v;
+    y[((n * p.oc + o) * p.oh) * p.ow + pixel] = sfloat(v);
   }
 }

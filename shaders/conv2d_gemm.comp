@@ -1,7 +1,8 @@
 #version 450
+// vkseg: variants fp32 fp16
 #extension GL_KHR_shader_subgroup_shuffle : enable
 #extension GL_EXT_control_flow_attributes : enable
-// Implicit-GEMM 2-D convolution (NCHW, fp32) with register blocking and no shared memory: the
+// Implicit-GEMM 2-D convolution (NCHW) with register blocking and no shared memory: the
 // variant for CPU Vulkan (lavapipe), where an invocation is a SIMD lane, every per-lane buffer
 // load costs a loop over the lanes, and barriers are expensive.
 //
@@ -44,10 +45,10 @@ layout(push_constant) uniform Push {
   uint blocks;            // pixel blocks per image
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) readonly buffer Weight { float wt[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
+layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint n = gl_WorkGroupID.z;
@@ -86,14 +87,14 @@ void main() {
     for (int ky = 0; ky < KH; ++ky) {
       float row[ROW];
       if (POINTWISE) {
-        [[unroll]] for (int r = 0; r < ROW; ++r) row[r] = x[plane + min(out0 + r, hw - 1)];
+        [[unroll]] for (int r = 0; r < ROW; ++r) row[r] = float(x[plane + min(out0 + r, hw - 1)]);
       } else {
         const int iy = int(oy) * SH - PH + ky * DH;
         const bool row_inside = iy >= 0 && iy < int(p.h);
         const uint row_base = plane + uint(clamp(iy, 0, int(p.h) - 1)) * p.w;
         [[unroll]] for (int r = 0; r < ROW; ++r) {
           const int ix = ix0 + r;
-          const float v = x[row_base + uint(clamp(ix, 0, int(p.w) - 1))];
+          const float v = float(x[row_base + uint(clamp(ix, 0, int(p.w) - 1))]);
           row[r] = row_inside && ix >= 0 && ix < int(p.w) ? v : 0.0;
         }
       }
@@ -102,11 +103,11 @@ void main() {
         float wv[OCB];
         if (SHUFFLE_WEIGHTS) {
           [[unroll]] for (int i = 0; i < OCB / 8; ++i) {
-            const float mine = wt[wbase[i * 8] + k_row + kx];
+            const float mine = float(wt[wbase[i * 8] + k_row + kx]);
             [[unroll]] for (int l = 0; l < 8; ++l) wv[i * 8 + l] = subgroupShuffle(mine, l);
           }
         } else {
-          [[unroll]] for (int j = 0; j < OCB; ++j) wv[j] = wt[wbase[j] + k_row + kx];
+          [[unroll]] for (int j = 0; j < OCB; ++j) wv[j] = float(wt[wbase[j] + k_row + kx]);
         }
         [[unroll]] for (int j = 0; j < OCB; ++j) {
           [[unroll]] for (int q = 0; q < PXB; ++q) {
@@ -125,7 +126,7 @@ void main() {
     [[unroll]] for (int q = 0; q < PXB; ++q) {
       if (q >= valid) break;
       const float v = acc[j * PXB + q] + b;
-      y[out_base + q] = RELU ? max(v, 0.0) : v;
+      y[out_base + q] = sfloat(RELU ? max(v, 0.0) : v);
     }
   }
 }

@@ -1,5 +1,6 @@
 #version 450
-// Implicit-GEMM 2-D convolution (NCHW, fp32) with shared-memory tiles: the variant for GPUs.
+// vkseg: variants fp32 fp16
+// Implicit-GEMM 2-D convolution (NCHW) with shared-memory tiles: the variant for GPUs.
 //
 // GEMM view: M = output channels, N = output pixels of one image, K = in_channels/groups * KH *
 // KW. A workgroup computes a TM x TN output tile, staging TK-deep slices of the weights (M x K)
@@ -40,10 +41,10 @@ layout(push_constant) uniform Push {
                           // each of seg_blocks tiles of TM, so no tile straddles a group
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) readonly buffer Weight { float wt[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
+layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
 
 shared float weights_tile[TK * TM];
 shared float inputs_tile[TK * TN];
@@ -70,7 +71,7 @@ void main() {
     for (uint e = tid; e < TM * TK; e += THREADS) {
       const uint m = e / TK, kk = e % TK;
       const uint o = oc0 + m, k = k0 + kk;
-      weights_tile[kk * TM + m] = o < oc_limit && k < k_total ? wt[(o - p.oc_begin) * k_total + k] : 0.0;
+      weights_tile[kk * TM + m] = o < oc_limit && k < k_total ? float(wt[(o - p.oc_begin) * k_total + k]) : 0.0;
     }
     // Consecutive invocations read consecutive output pixels' inputs.
     for (uint e = tid; e < TK * TN; e += THREADS) {
@@ -79,13 +80,13 @@ void main() {
       float v = 0.0;
       if (k < k_total && pix < hw) {
         if (POINTWISE) {
-          v = x[in_base + k * hw + pix];
+          v = float(x[in_base + k * hw + pix]);
         } else {
           const uint ic = k / TAPS, tap = k % TAPS;
           const int iy = int(pix / p.ow) * SH - PH + int(tap / KW) * DH;
           const int ix = int(pix % p.ow) * SW - PW + int(tap % KW) * DW;
           if (iy >= 0 && iy < int(p.h) && ix >= 0 && ix < int(p.w)) {
-            v = x[in_base + (ic * p.h + uint(iy)) * p.w + uint(ix)];
+            v = float(x[in_base + (ic * p.h + uint(iy)) * p.w + uint(ix)]);
           }
         }
       }
@@ -111,7 +112,7 @@ void main() {
       const uint pix = pix0 + tx + q * THREADS_N;
       if (pix >= hw) break;
       const float v = acc[i * RN + q] + b;
-      y[(n * p.oc + o) * hw + pix] = RELU ? max(v, 0.0) : v;
+      y[(n * p.oc + o) * hw + pix] = sfloat(RELU ? max(v, 0.0) : v);
     }
   }
 }

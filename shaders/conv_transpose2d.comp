@@ -1,5 +1,6 @@
 #version 450
-// Transposed 2-D convolution (NCHW, fp32) as a gather: one invocation per output element sums
+// vkseg: variants fp32 fp16
+// Transposed 2-D convolution (NCHW) as a gather: one invocation per output element sums
 // every input element whose scattered kernel footprint covers it, so no atomics are needed.
 // Output row oy receives input row iy through tap ky when oy + PH = iy * SH + ky * DH.
 #include "common.glsl"
@@ -24,10 +25,10 @@ layout(push_constant) uniform Push {
   uint count;       // output elements: n * oc * oh * ow
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) readonly buffer Weight { float wt[]; };  // in x out/groups x KH x KW
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };  // in x out/groups x KH x KW
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
+layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
 
 // The smallest tap k whose offset k * D is congruent to pos (>= 0) modulo S, or k_none if no
 // tap below `step` is (then none is at all).
@@ -71,11 +72,11 @@ void main() {
       uint xi = in_base + uint(iy) * p.w + uint(ix);
       uint wi = w_base + uint(ky * KW + kx);
       for (uint ic = 0; ic < cin; ++ic) {
-        acc += x[xi] * wt[wi];
+        acc += float(x[xi]) * float(wt[wi]);
         xi += in_plane;
         wi += w_ic_stride;
       }
     }
   }
-  y[i] = acc;
+  y[i] = sfloat(acc);
 }

@@ -1,4 +1,5 @@
 #version 450
+// vkseg: variants fp32 fp16
 // FCN skip connection: y = crop(source) (+ addend), where the crop window starts at
 // (offset_y, offset_x) of the larger source map. One invocation per output element.
 #include "common.glsl"
@@ -12,9 +13,9 @@ layout(push_constant) uniform Push {
   uint offset_y, offset_x;
 } p;
 
-layout(std430, binding = 0) readonly buffer Source { float src[]; };
-layout(std430, binding = 1) readonly buffer Addend { float addend[]; };
-layout(std430, binding = 2) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Source { sfloat src[]; };
+layout(std430, binding = 1) readonly buffer Addend { sfloat addend[]; };
+layout(std430, binding = 2) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint i = flat_index();
@@ -23,6 +24,6 @@ void main() {
   const uint row = i / p.ow;
   const uint oy = row % p.oh;
   const uint plane = row / p.oh;  // n * channels + c, shared by output and source
-  const float v = src[(plane * p.sh + oy + p.offset_y) * p.sw + x + p.offset_x];
-  y[i] = ADD ? v + addend[i] : v;
+  const float v = float(src[(plane * p.sh + oy + p.offset_y) * p.sw + x + p.offset_x]);
+  y[i] = sfloat(ADD ? v + float(addend[i]) : v);
 }

@@ -1,5 +1,6 @@
 #version 450
-// 2-D max pooling (NCHW, fp32), one invocation per output element. Padding acts as -inf, so a
+// vkseg: variants fp32 fp16
+// 2-D max pooling (NCHW), one invocation per output element. Padding acts as -inf, so a
 // window only ever takes the input elements it covers; a NaN anywhere in it wins, as in PyTorch.
 #include "common.glsl"
 
@@ -18,8 +19,8 @@ layout(push_constant) uniform Push {
   uint count;   // output elements: n * c * oh * ow
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint i = flat_index();
@@ -37,10 +38,10 @@ void main() {
     for (int kx = 0; kx < KW; ++kx) {
       const int ix = x0 + kx * DW;
       if (ix < 0 || ix >= int(p.w)) continue;
-      const float v = x[in_base + uint(iy) * p.w + uint(ix)];
+      const float v = float(x[in_base + uint(iy) * p.w + uint(ix)]);
       // max() leaves NaN handling undefined; once m is NaN, nothing compares greater.
       if (v > m || isnan(v)) m = v;
     }
   }
-  y[i] = m;
+  y[i] = sfloat(m);
 }

@@ -1,4 +1,5 @@
 #version 450
+// vkseg: variants fp32 fp16
 // Bilinear resize with PyTorch's index arithmetic (upsample_bilinear2d with an output size).
 // One invocation per output element.
 #include "common.glsl"
@@ -12,8 +13,8 @@ layout(push_constant) uniform Push {
   float scale_y, scale_x;  // computed on the host as PyTorch does, in float
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(std430, binding = 1) writeonly buffer Output { sfloat y[]; };
 
 // Source coordinate of output index `dst`: the lower tap, the upper tap and the upper weight.
 void source_taps(uint dst, float scale, uint size, out uint i0, out uint i1, out float lambda) {
@@ -37,7 +38,9 @@ void main() {
   source_taps(oy, p.scale_y, p.h, y0, y1, ly);
   source_taps(ox, p.scale_x, p.w, x0, x1, lx);
   const uint base = plane * p.h * p.w;
-  const float top = (1.0 - lx) * x[base + y0 * p.w + x0] + lx * x[base + y0 * p.w + x1];
-  const float bottom = (1.0 - lx) * x[base + y1 * p.w + x0] + lx * x[base + y1 * p.w + x1];
-  y[i] = (1.0 - ly) * top + ly * bottom;
+  const float top =
+      (1.0 - lx) * float(x[base + y0 * p.w + x0]) + lx * float(x[base + y0 * p.w + x1]);
+  const float bottom =
+      (1.0 - lx) * float(x[base + y1 * p.w + x0]) + lx * float(x[base + y1 * p.w + x1]);
+  y[i] = sfloat((1.0 - ly) * top + ly * bottom);
 }

@@ -88,6 +88,27 @@ expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \
   "$images/huge_100000x100000.png" -o "$work" --force
 expect_error "--alpha must be" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
   -o "$work" --force --alpha 2
+# fp16 precision: nearly the fp32 masks, and bench says which precision it measured.
+if "$vkseg" devices --json | grep -q '"fp16_storage": true'; then
+  mkdir -p "$work/fp16"
+  "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" -o "$work/fp16" \
+    --precision fp16 >/dev/null
+  /usr/bin/python3 - "$work" <<'PY'
+import sys
+from PIL import Image
+a = list(Image.open(f"{sys.argv[1]}/rgb_37x53_mask.png").getdata())
+b = list(Image.open(f"{sys.argv[1]}/fp16/rgb_37x53_mask.png").getdata())
+agreement = sum(x == y for x, y in zip(a, b)) / len(a)
+assert agreement >= 0.99, agreement
+print(f"ok: fp16 mask agrees with fp32 on {100 * agreement:.2f}% of pixels")
+PY
+  "$vkseg" bench "$work/fcn16s.vkseg" --size 64x64 --iters 1 --warmup 0 --precision fp16 --json \
+    | /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); assert j["precision"] == "fp16", j; print("ok: bench --precision fp16")'
+else
+  echo "skip: fp16 checks (no device with 16-bit storage buffers)"
+fi
+expect_error "precision must be fp32 or fp16, not 'fp8'" "$vkseg" bench "$work/fcn16s.vkseg" \
+  --precision fp8
 
 # eval: labels paired by name; a label outside the model's classes is an error.
 mkdir -p "$work/eval/images" "$work/eval/labels"

@@ -1,4 +1,5 @@
-// Concat (torch.cat(dim=1)) against a CPU concatenation; a pure copy, so it must match exactly.
+// Concat (torch.cat(dim=1)) against a CPU concatenation; a pure copy, so it must match exactly,
+// at fp16 too (on fp16-rounded inputs).
 #include <fmt/format.h>
 
 #include "harness.hpp"
@@ -18,37 +19,41 @@ std::vector<float> reference_concat(const std::vector<ops::Shape>& shapes,
   return y;
 }
 
-void check_concat(const std::vector<ops::Shape>& shapes) {
+void check_concat(Precision precision, const std::vector<ops::Shape>& shapes) {
   std::string names;
   for (const auto& s : shapes) names += s.str() + " ";
-  SCOPED_TRACE("inputs " + names);
-  ops::Concat op(context());
+  SCOPED_TRACE(fmt::format("{} inputs {}", precision_name(precision), names));
+  const ops::DType type = ops::storage_type(precision);
+  ops::Concat op(context(), precision);
   std::vector<std::vector<float>> values;
   std::vector<DeviceTensor> device;
   std::vector<ops::Tensor> inputs;
   for (const auto& s : shapes) {
-    values.push_back(random_floats(s.count()));
-    device.push_back(device_tensor(s, values.back()));
+    values.push_back(rounded(random_floats(s.count()), precision));
+    device.push_back(device_tensor(s, values.back(), type));
     inputs.push_back(*device.back());
   }
   const ops::Shape out = op.output_shape(inputs);
-  auto dy = device_tensor(out);
+  auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { op.record(r, inputs, *dy); });
   EXPECT_EQ(read_floats(dy), reference_concat(shapes, values));
 }
 
-TEST(Concat, RandomShapes) {
+class ConcatAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(ConcatAtPrecision);
+
+TEST_P(ConcatAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 20; ++trial) {
     const uint32_t n = random_int(1, 3), h = random_int(1, 11), w = random_int(1, 11);
     std::vector<ops::Shape> shapes(random_int(1, 4));
     for (auto& s : shapes) s = {n, random_int(1, 7), h, w};
-    check_concat(shapes);
+    check_concat(precision(), shapes);
   }
 }
 
-TEST(Concat, OneByOneMapsAndSingleInput) {
-  check_concat({{3, 5, 1, 1}, {3, 1, 1, 1}, {3, 2, 1, 1}});
-  check_concat({{2, 3, 4, 5}});
+TEST_P(ConcatAtPrecision, OneByOneMapsAndSingleInput) {
+  check_concat(precision(), {{3, 5, 1, 1}, {3, 1, 1, 1}, {3, 2, 1, 1}});
+  check_concat(precision(), {{2, 3, 4, 5}});
 }
 
 TEST(Concat, OutputShapeSumsChannels) {

@@ -1,6 +1,7 @@
 // Conv2d against a naive CPU convolution on random shapes, with every shader variant the device
-// can run forced in turn. Tolerance: fp32, relative 1e-4 (plus 1e-5 absolute for sums that cancel
-// to near zero).
+// can run forced in turn, at fp32 and fp16. Tolerance: fp32, relative 1e-4 (plus 1e-5 absolute
+// for sums that cancel to near zero); fp16, relative 2e-3 on fp16-rounded inputs and weights
+// (see k_fp16_rel_tol in harness.hpp: one rounding of the output, fp32 accumulation).
 #include <fmt/format.h>
 
 #include "harness.hpp"
@@ -39,38 +40,46 @@ constexpr ops::Conv2dVariant k_variants[] = {ops::Conv2dVariant::Auto, ops::Conv
                                              ops::Conv2dVariant::Gemm, ops::Conv2dVariant::Pointwise,
                                              ops::Conv2dVariant::Tiled};
 
-// Runs the layer on input x with every variant that supports it (Pointwise only takes 1x1
-// stride-1 layers).
-void check_conv2d(ops::Conv2dParams p, const ops::Shape& in, const std::vector<float>& x) {
+// Runs the layer at `precision` on input x with every variant that supports it (Pointwise only
+// takes 1x1 stride-1 layers).
+void check_conv2d(Precision precision, ops::Conv2dParams p, const ops::Shape& in,
+                  std::vector<float> x) {
+  p.precision = precision;
+  const ops::DType type = ops::storage_type(precision);
   const ops::Shape ws{p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w};
-  const auto w = random_floats(ws.count());
-  const auto b = random_floats(p.out_channels);
-  auto dx = device_tensor(in, x);
-  auto dw = device_tensor(ws, w);
+  x = rounded(std::move(x), precision);
+  const auto w = rounded(random_floats(ws.count()), precision);
+  const auto b = random_floats(p.out_channels);  // fp32 at every precision
+  auto dx = device_tensor(in, x, type);
+  auto dw = device_tensor(ws, w, type);
   auto db = device_tensor({1, p.out_channels, 1, 1}, b);
   std::vector<float> expected;
   for (ops::Conv2dVariant variant : k_variants) {
     p.variant = variant;
     if (!ops::Conv2d::supports(context(), p, variant)) continue;
-    SCOPED_TRACE(fmt::format("{} variant, input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} relu{}",
-                             ops::variant_name(variant), in.str(), p.kernel_h, p.kernel_w,
+    SCOPED_TRACE(fmt::format("{} {} variant, input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} "
+                             "relu{}",
+                             precision_name(precision), ops::variant_name(variant), in.str(), p.kernel_h, p.kernel_w,
                              p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,
                              p.groups, p.out_channels, p.bias, p.relu));
     ops::Conv2d conv(context(), p);
     const ops::Shape out = conv.output_shape(in);
     ASSERT_EQ(conv.weight_shape(), ws);
     if (expected.empty()) expected = reference_conv2d(p, in, x, w, b, out);
-    auto dy = device_tensor(out);
+    auto dy = device_tensor(out, type);
     run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
-    EXPECT_TRUE(all_close(read_floats(dy), expected));
+    EXPECT_TRUE(all_close(read_floats(dy), expected, rel_tol(precision, 1e-4f), 1e-5f));
   }
 }
 
-void check_conv2d(const ops::Conv2dParams& p, const ops::Shape& in) {
-  check_conv2d(p, in, random_floats(in.count()));
+void check_conv2d(Precision precision, const ops::Conv2dParams& p, const ops::Shape& in) {
+  check_conv2d(precision, p, in, random_floats(in.count()));
 }
 
-TEST(Conv2d, RandomShapes) {
+class Conv2dAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(Conv2dAtPrecision);
+
+TEST_P(Conv2dAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 40; ++trial) {
     ops::Conv2dParams p;
     p.groups = random_int(0, 3) == 0 ? random_int(2, 3) : 1;
@@ -93,70 +102,73 @@ TEST(Conv2d, RandomShapes) {
       --trial;
       continue;
     }
-    check_conv2d(p, in);
+    check_conv2d(precision(), p, in);
   }
 }
 
-TEST(Conv2d, OneByOneMapAndPointwise) {
+TEST_P(Conv2dAtPrecision, OneByOneMapAndPointwise) {
   ops::Conv2dParams p{.in_channels = 5, .out_channels = 7, .kernel_h = 1, .kernel_w = 1};
-  check_conv2d(p, {2, 5, 1, 1});
+  check_conv2d(precision(), p, {2, 5, 1, 1});
 }
 
-TEST(Conv2d, KernelLargerThanInputWithPadding) {
+TEST_P(Conv2dAtPrecision, KernelLargerThanInputWithPadding) {
   ops::Conv2dParams p{.in_channels = 3, .out_channels = 6, .kernel_h = 7, .kernel_w = 7,
                       .pad_h = 3, .pad_w = 3, .relu = true};
-  check_conv2d(p, {1, 3, 2, 3});
+  check_conv2d(precision(), p, {1, 3, 2, 3});
 }
 
-TEST(Conv2d, CaffeFcnFirstLayerPad100) {
+TEST_P(Conv2dAtPrecision, CaffeFcnFirstLayerPad100) {
   ops::Conv2dParams p{.in_channels = 3, .out_channels = 5, .kernel_h = 3, .kernel_w = 3,
                       .pad_h = 100, .pad_w = 100, .relu = true};
-  check_conv2d(p, {1, 3, 5, 4});
+  check_conv2d(precision(), p, {1, 3, 5, 4});
 }
 
-TEST(Conv2d, DepthwiseAndGroupsStraddlingBlocks) {
+TEST_P(Conv2dAtPrecision, DepthwiseAndGroupsStraddlingBlocks) {
   // 6 groups of 1 output channel: every 4-channel block of the shader spans several groups.
   ops::Conv2dParams p{.in_channels = 6, .out_channels = 6, .kernel_h = 3, .kernel_w = 3,
                       .pad_h = 1, .pad_w = 1, .groups = 6};
-  check_conv2d(p, {2, 6, 9, 11});
+  check_conv2d(precision(), p, {2, 6, 9, 11});
   p.out_channels = 18;
   p.groups = 3;
-  check_conv2d(p, {1, 6, 8, 5});
+  check_conv2d(precision(), p, {1, 6, 8, 5});
 }
 
-TEST(Conv2d, WideLayersWithBlockTails) {
+TEST_P(Conv2dAtPrecision, WideLayersWithBlockTails) {
   // Channel counts that leave partial blocks of 32, 16 and 8 channels (per group), rows that
   // leave partial pixel blocks, and enough channels and pixels for the large shared-memory tile.
-  check_conv2d({.in_channels = 5, .out_channels = 37, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
+  check_conv2d(precision(), {.in_channels = 5, .out_channels = 37, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
                 .pad_w = 1, .relu = true},
                {2, 5, 11, 13});
-  check_conv2d({.in_channels = 6, .out_channels = 20, .kernel_h = 3, .kernel_w = 2, .stride_h = 2,
+  check_conv2d(precision(), {.in_channels = 6, .out_channels = 20, .kernel_h = 3, .kernel_w = 2, .stride_h = 2,
                 .stride_w = 2, .groups = 2},
                {1, 6, 9, 10});
-  check_conv2d({.in_channels = 8, .out_channels = 34, .groups = 2}, {2, 8, 5, 7});
-  check_conv2d({.in_channels = 3, .out_channels = 16, .kernel_h = 7, .kernel_w = 7, .pad_h = 3,
+  check_conv2d(precision(), {.in_channels = 8, .out_channels = 34, .groups = 2}, {2, 8, 5, 7});
+  check_conv2d(precision(), {.in_channels = 3, .out_channels = 16, .kernel_h = 7, .kernel_w = 7, .pad_h = 3,
                 .pad_w = 3, .dilation_h = 2, .dilation_w = 2, .bias = false},
                {1, 3, 20, 21});
-  check_conv2d({.in_channels = 4, .out_channels = 130, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
+  check_conv2d(precision(), {.in_channels = 4, .out_channels = 130, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
                 .pad_w = 1, .relu = true},
                {1, 4, 12, 12});
 }
 
-TEST(Conv2d, WeightsSplitAcrossStorageBindings) {
-  // One output channel holds 32 KiB of weights; one more channel than a binding holds forces a
-  // second dispatch, within one group and (with two groups) at a group boundary. Only every
-  // 256th input is nonzero, so the 8192-term sums stay well within the fp32 tolerance.
+TEST_P(Conv2dAtPrecision, WeightsSplitAcrossStorageBindings) {
+  // One output channel holds 8192 weights (32 KiB at fp32, 16 KiB at fp16); one more channel
+  // than a binding holds forces a second dispatch, within one group and (with two groups) at a
+  // group boundary. Only every 256th input is nonzero, so the 8192-term sums stay well within
+  // the tolerance.
   const uint64_t range = context().info().max_storage_buffer_range;
   if (range > (256ull << 20)) GTEST_SKIP() << "the device binds " << range << " bytes at once";
-  const uint32_t cin = 8192, fit = uint32_t(range / (cin * 4));
+  const uint32_t cin = 8192;
+  const uint32_t fit = uint32_t(range / (uint64_t(cin) * ops::element_bytes(type())));
   auto sparse_input = [](uint32_t count) {
     std::vector<float> x(count);
     for (uint32_t i = 0; i < count; i += 256) x[i] = random_floats(1)[0];
     return x;
   };
-  check_conv2d({.in_channels = cin, .out_channels = fit + 1}, {1, cin, 1, 1}, sparse_input(cin));
-  check_conv2d({.in_channels = 2 * cin, .out_channels = fit + 2, .groups = 2}, {1, 2 * cin, 1, 1},
-               sparse_input(2 * cin));
+  check_conv2d(precision(), {.in_channels = cin, .out_channels = fit + 1}, {1, cin, 1, 1},
+               sparse_input(cin));
+  check_conv2d(precision(), {.in_channels = 2 * cin, .out_channels = fit + 2, .groups = 2},
+               {1, 2 * cin, 1, 1}, sparse_input(2 * cin));
 }
 
 TEST(Conv2d, RejectsImpossibleShapes) {
@@ -170,6 +182,20 @@ TEST(Conv2d, RejectsImpossibleShapes) {
   ops::Conv2d conv(context(), p);
   EXPECT_THROW(conv.output_shape({1, 3, 4, 4}), Error);  // kernel does not fit
   EXPECT_THROW(conv.output_shape({1, 2, 9, 9}), Error);  // wrong channel count
+}
+
+TEST(Conv2d, RejectsTensorsOfAnotherPrecision) {
+  if (!context().info().fp16_storage) GTEST_SKIP() << "the device has no 16-bit storage buffers";
+  ops::Conv2dParams p{.in_channels = 2, .out_channels = 8, .precision = Precision::Fp16};
+  ops::Conv2d conv(context(), p);
+  const ops::DType f16 = ops::DType::F16;
+  auto x = device_tensor({1, 2, 4, 4}, f16), w = device_tensor(conv.weight_shape(), f16);
+  auto b16 = device_tensor({1, 8, 1, 1}, f16), b32 = device_tensor({1, 8, 1, 1});
+  auto y16 = device_tensor({1, 8, 4, 4}, f16), y32 = device_tensor({1, 8, 4, 4});
+  run([&](vk::Recorder& r) {
+    EXPECT_THROW(conv.record(r, *x, *w, &*b32, *y32), Error);  // an fp32 output
+    EXPECT_THROW(conv.record(r, *x, *w, &*b16, *y16), Error);  // biases stay fp32
+  });
 }
 
 }  // namespace

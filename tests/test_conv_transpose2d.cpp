@@ -1,6 +1,7 @@
 // ConvTranspose2d against a naive CPU scatter (the textbook form, unlike the shader's gather) on
-// random shapes and the FCN upsampling layers. Tolerance: fp32, relative 1e-4 (plus 1e-5
-// absolute for sums that cancel to near zero).
+// random shapes and the FCN upsampling layers, at fp32 and fp16. Tolerance: fp32, relative 1e-4
+// (plus 1e-5 absolute for sums that cancel to near zero); fp16, relative 2e-3 on fp16-rounded
+// inputs and weights (one rounding of the output, fp32 accumulation: see harness.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,26 +42,33 @@ std::vector<float> reference_conv_transpose2d(const ops::ConvTranspose2dParams& 
   return {acc.begin(), acc.end()};
 }
 
-void check_conv_transpose2d(const ops::ConvTranspose2dParams& p, const ops::Shape& in) {
-  SCOPED_TRACE(fmt::format("input {} k{}x{} s{}x{} p{}x{} op{}x{} d{}x{} g{} oc{} bias{}",
-                           in.str(), p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h,
+void check_conv_transpose2d(Precision precision, ops::ConvTranspose2dParams p,
+                            const ops::Shape& in) {
+  SCOPED_TRACE(fmt::format("{} input {} k{}x{} s{}x{} p{}x{} op{}x{} d{}x{} g{} oc{} bias{}",
+                           precision_name(precision), in.str(), p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h,
                            p.pad_w, p.output_pad_h, p.output_pad_w, p.dilation_h, p.dilation_w,
                            p.groups, p.out_channels, p.bias));
+  p.precision = precision;
+  const ops::DType type = ops::storage_type(precision);
   ops::ConvTranspose2d conv(context(), p);
   const ops::Shape out = conv.output_shape(in);
   const ops::Shape ws = conv.weight_shape();
-  const auto x = random_floats(in.count());
-  const auto w = random_floats(ws.count());
-  const auto b = random_floats(p.out_channels);
-  auto dx = device_tensor(in, x);
-  auto dw = device_tensor(ws, w);
+  const auto x = rounded(random_floats(in.count()), precision);
+  const auto w = rounded(random_floats(ws.count()), precision);
+  const auto b = random_floats(p.out_channels);  // fp32 at every precision
+  auto dx = device_tensor(in, x, type);
+  auto dw = device_tensor(ws, w, type);
   auto db = device_tensor({1, p.out_channels, 1, 1}, b);
-  auto dy = device_tensor(out);
+  auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
-  EXPECT_TRUE(all_close(read_floats(dy), reference_conv_transpose2d(p, in, x, w, b, out)));
+  EXPECT_TRUE(all_close(read_floats(dy), reference_conv_transpose2d(p, in, x, w, b, out),
+                        rel_tol(precision, 1e-4f), 1e-5f));
 }
 
-TEST(ConvTranspose2d, RandomShapes) {
+class ConvTranspose2dAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(ConvTranspose2dAtPrecision);
+
+TEST_P(ConvTranspose2dAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 40; ++trial) {
     ops::ConvTranspose2dParams p;
     p.groups = random_int(0, 3) == 0 ? random_int(2, 3) : 1;
@@ -88,13 +96,13 @@ TEST(ConvTranspose2d, RandomShapes) {
       --trial;
       continue;
     }
-    check_conv_transpose2d(p, in);
+    check_conv_transpose2d(precision(), p, in);
   }
 }
 
 // The FCN upsampling layers: PyTorch ports pad by s/2 (k = 2s), Caffe's originals do not pad and
 // crop afterwards. Each runs as a full 3-channel layer and as a depthwise (groups = channels) one.
-TEST(ConvTranspose2d, FcnUpsamplingLayers) {
+TEST_P(ConvTranspose2dAtPrecision, FcnUpsamplingLayers) {
   struct Layer {
     uint32_t kernel, stride, pad;
     ops::Shape input;
@@ -113,20 +121,20 @@ TEST(ConvTranspose2d, FcnUpsamplingLayers) {
       EXPECT_EQ(ops::ConvTranspose2d(context(), p).output_shape(l.input),
                 (ops::Shape{l.input.n, 3, l.stride * (l.input.h - 1) + l.kernel - 2 * l.pad,
                             l.stride * (l.input.w - 1) + l.kernel - 2 * l.pad}));
-      check_conv_transpose2d(p, l.input);
+      check_conv_transpose2d(precision(), p, l.input);
     }
   }
 }
 
-TEST(ConvTranspose2d, OneByOneMapKernelLargerThanInputAndChannelMultiplier) {
-  check_conv_transpose2d({.in_channels = 5, .out_channels = 7, .kernel_h = 4, .kernel_w = 4,
+TEST_P(ConvTranspose2dAtPrecision, OneByOneMapKernelLargerThanInputAndChannelMultiplier) {
+  check_conv_transpose2d(precision(), {.in_channels = 5, .out_channels = 7, .kernel_h = 4, .kernel_w = 4,
                           .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1},
                          {2, 5, 1, 1});
-  check_conv_transpose2d({.in_channels = 3, .out_channels = 6, .kernel_h = 7, .kernel_w = 7,
+  check_conv_transpose2d(precision(), {.in_channels = 3, .out_channels = 6, .kernel_h = 7, .kernel_w = 7,
                           .pad_h = 3, .pad_w = 3},
                          {1, 3, 2, 3});
   // Depthwise with two outputs per input channel, and output padding on a dilated kernel.
-  check_conv_transpose2d({.in_channels = 3, .out_channels = 6, .kernel_h = 3, .kernel_w = 5,
+  check_conv_transpose2d(precision(), {.in_channels = 3, .out_channels = 6, .kernel_h = 3, .kernel_w = 5,
                           .stride_h = 2, .stride_w = 3, .output_pad_h = 1, .output_pad_w = 2,
                           .dilation_h = 2, .groups = 3},
                          {2, 3, 4, 3});

@@ -1,5 +1,6 @@
-// CropAdd (FCN's skip connection) against a CPU crop on random and FCN-sized shapes. Tolerance:
-// fp32 relative 1e-4, though a copy or one fp32 addition should match exactly.
+// CropAdd (FCN's skip connection) against a CPU crop on random and FCN-sized shapes, at fp32 and
+// fp16. Tolerance: fp32 relative 1e-4, though a copy or one fp32 addition should match exactly;
+// fp16 relative 2e-3 on fp16-rounded inputs (the sum's one rounding to fp16, see harness.hpp).
 #include <fmt/format.h>
 
 #include "harness.hpp"
@@ -22,44 +23,49 @@ std::vector<float> reference_crop_add(const ops::Shape& src, const std::vector<f
   return y;
 }
 
-void check_crop_add(bool add, const ops::Shape& src, const ops::Shape& out, uint32_t oy,
-                    uint32_t ox) {
-  SCOPED_TRACE(
-      fmt::format("add {} source {} output {} offset ({}, {})", add, src.str(), out.str(), oy, ox));
-  ops::CropAdd op(context(), add);
-  const auto s = random_floats(src.count());
-  const auto a = random_floats(out.count());
-  auto ds = device_tensor(src, s);
-  auto da = device_tensor(out, a);
-  auto dy = device_tensor(out);
+void check_crop_add(Precision precision, bool add, const ops::Shape& src, const ops::Shape& out,
+                    uint32_t oy, uint32_t ox) {
+  SCOPED_TRACE(fmt::format("{} add {} source {} output {} offset ({}, {})",
+                           precision_name(precision), add, src.str(), out.str(), oy, ox));
+  const ops::DType type = ops::storage_type(precision);
+  ops::CropAdd op(context(), add, precision);
+  const auto s = rounded(random_floats(src.count()), precision);
+  const auto a = rounded(random_floats(out.count()), precision);
+  auto ds = device_tensor(src, s, type);
+  auto da = device_tensor(out, a, type);
+  auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { op.record(r, *ds, add ? &*da : nullptr, *dy, oy, ox); });
-  EXPECT_TRUE(
-      all_close(read_floats(dy), reference_crop_add(src, s, add ? &a : nullptr, out, oy, ox)));
+  EXPECT_TRUE(all_close(read_floats(dy),
+                        reference_crop_add(src, s, add ? &a : nullptr, out, oy, ox),
+                        rel_tol(precision, 1e-4f), 1e-5f));
 }
 
-TEST(CropAdd, RandomShapes) {
+class CropAddAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(CropAddAtPrecision);
+
+TEST_P(CropAddAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 30; ++trial) {
     const ops::Shape out{random_int(1, 3), random_int(1, 7), random_int(1, 13), random_int(1, 13)};
     const ops::Shape src{out.n, out.c, out.h + random_int(0, 9), out.w + random_int(0, 9)};
-    check_crop_add(random_int(0, 1), src, out, random_int(0, src.h - out.h),
+    check_crop_add(precision(), random_int(0, 1), src, out, random_int(0, src.h - out.h),
                    random_int(0, src.w - out.w));
   }
 }
 
-TEST(CropAdd, FcnSkipOffsets) {
+TEST_P(CropAddAtPrecision, FcnSkipOffsets) {
   // FCN-32s/16s/8s crop the upsampled score map by 19, 27, 31 (and 5, 9 for the skip scores);
   // 21 classes, an odd-sized image.
   for (uint32_t offset : {5u, 9u, 19u, 27u, 31u}) {
     const ops::Shape out{1, 21, 11, 7};
-    check_crop_add(true, {1, 21, out.h + 2 * offset + 3, out.w + 2 * offset}, out, offset, offset);
-    check_crop_add(false, {2, 21, out.h + offset, out.w + offset + 1}, {2, 21, 11, 7}, offset,
-                   offset + 1);
+    check_crop_add(precision(), true, {1, 21, out.h + 2 * offset + 3, out.w + 2 * offset}, out, offset, offset);
+    check_crop_add(precision(), false, {2, 21, out.h + offset, out.w + offset + 1},
+                   {2, 21, 11, 7}, offset, offset + 1);
   }
 }
 
-TEST(CropAdd, OneByOneWindow) {
-  check_crop_add(true, {2, 3, 5, 4}, {2, 3, 1, 1}, 4, 3);
-  check_crop_add(false, {1, 5, 1, 1}, {1, 5, 1, 1}, 0, 0);
+TEST_P(CropAddAtPrecision, OneByOneWindow) {
+  check_crop_add(precision(), true, {2, 3, 5, 4}, {2, 3, 1, 1}, 4, 3);
+  check_crop_add(precision(), false, {1, 5, 1, 1}, {1, 5, 1, 1}, 0, 0);
 }
 
 TEST(CropAdd, RejectsInvalidShapes) {

@@ -1,6 +1,7 @@
 // Checkpoints written by PyTorch (tests/fixtures/make_fcn_fixtures.py) converted and run on the
 // device, against PyTorch's own outputs. Tolerances (issue 3): fp32 max |error| <= 1e-3 of the
-// reference's standard deviation and argmax agreement >= 99.99%; fp16 weights >= 99.5%.
+// reference's standard deviation and argmax agreement >= 99.99%; fp16 weights, and fp16
+// precision (fp16 weights and activations) against PyTorch's fp32, >= 99.5%.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -50,11 +51,11 @@ struct Agreement {
 };
 
 // Runs the model on fixture input `input` and compares with PyTorch's output `expected`.
-Agreement run_and_compare(const Model& model, const std::string& input,
-                          const std::string& expected) {
+Agreement run_and_compare(const Model& model, const std::string& input, const std::string& expected,
+                          Precision precision = Precision::Fp32) {
   const io::NpyArray x = io::read_npy((fixtures() / input).string());
   const io::NpyArray ref = io::read_npy((fixtures() / expected).string());
-  Network network(context(), model);
+  Network network(context(), model, precision);
   Session session(network, uint32_t(x.shape[0]), uint32_t(x.shape[2]), uint32_t(x.shape[3]));
   const Shape4 out = session.output_shape();
   EXPECT_EQ(std::vector<int64_t>(out.begin(), out.end()), ref.shape);
@@ -84,10 +85,10 @@ Agreement run_and_compare(const Model& model, const std::string& input,
     }
   }
   Agreement a{max_error / std_dev, double(same) / double(pixels)};
-  std::cout << fmt::format("  {} vs {}: max |error| = {:.3g} ({:.3g} of std {:.3g}), argmax "
+  std::cout << fmt::format("  {} {} vs {}: max |error| = {:.3g} ({:.3g} of std {:.3g}), argmax "
                            "agreement {:.4f}%\n",
-                           input, expected, max_error, a.max_error_over_std, std_dev,
-                           100 * a.argmax_agreement);
+                           precision_name(precision), input, expected, max_error,
+                           a.max_error_over_std, std_dev, 100 * a.argmax_agreement);
   return a;
 }
 
@@ -146,6 +147,47 @@ TEST(FcnConvert, Fp16WeightsKeepTheLabels) {
                              100 * a.argmax_agreement);
     EXPECT_GE(a.argmax_agreement, 0.995);
   }
+}
+
+TEST(FcnFp16, LabelsAgreeWithPyTorchFp32) {
+  if (!context().info().fp16_storage) {
+    GTEST_SKIP() << "fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), which "
+                 << context().info().name << " does not offer";
+  }
+  // FCN-8s as pytorch-fcn builds it (Caffe padding, narrow channels) on every input, and at
+  // VGG16's full width.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs{
+      {"fcn8s", {"32x32", "64x96", "96x64b2"}}, {"fcn8s_full", {"32x32"}}};
+  // run_and_compare prints each measured agreement.
+  for (const auto& [stem, inputs] : runs) {
+    const std::string checkpoint = stem == "fcn8s" ? "fcn8s_pytorchfcn.pth" : stem + ".pth";
+    const Model model = Model::load(convert(checkpoint, stem + "_fp16run.vkseg").string());
+    for (const std::string& in : inputs) {
+      const Agreement a = run_and_compare(model, "input_" + in + ".npy",
+                                          stem + "_out_" + in + ".npy", Precision::Fp16);
+      EXPECT_GE(a.argmax_agreement, 0.995) << stem << " " << in;
+    }
+  }
+}
+
+TEST(FcnFp16, HalvesWeightAndActivationMemory) {
+  if (!context().info().fp16_storage) {
+    GTEST_SKIP() << "fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), which "
+                 << context().info().name << " does not offer";
+  }
+  const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_mem.vkseg").string());
+  Network fp32(context(), model), fp16(context(), model, Precision::Fp16);
+  EXPECT_EQ(fp16.precision(), Precision::Fp16);
+  Session s32(fp32, 1, 64, 96), s16(fp16, 1, 64, 96);
+  std::cout << fmt::format("  weights {} -> {} bytes, activations {} -> {} bytes\n",
+                           fp32.weight_bytes(), fp16.weight_bytes(), s32.activation_bytes(),
+                           s16.activation_bytes());
+  // Biases stay fp32 and every tensor is aligned, so a little over half.
+  EXPECT_LT(fp16.weight_bytes(), 0.6 * double(fp32.weight_bytes()));
+  EXPECT_LT(s16.activation_bytes(), 0.6 * double(s32.activation_bytes()));
+  // The host boundary stays fp32: the same input and logits ranges as at fp32.
+  EXPECT_EQ(s16.input_range().size, s32.input_range().size);
+  EXPECT_EQ(s16.logits_range().size, s32.logits_range().size);
 }
 
 TEST(FcnConvert, DiagonalUpsamplingBecomesPerClass) {

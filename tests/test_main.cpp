@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "harness.hpp"
+#include "io/half.hpp"
 
 namespace vkseg::test {
 
@@ -67,23 +68,54 @@ std::vector<float> random_floats(size_t count, float lo, float hi) {
   return v;
 }
 
-DeviceTensor device_tensor(const ops::Shape& shape) {
-  DeviceTensor t{vk::Buffer(context(), shape.bytes()), {}};
-  t.tensor = {shape, t.buffer.view(0, shape.bytes())};
+DeviceTensor device_tensor(const ops::Shape& shape, ops::DType type) {
+  DeviceTensor t{vk::Buffer(context(), shape.bytes(type)), {}};
+  t.tensor = {shape, t.buffer.view(0, shape.bytes(type)), type};
   return t;
 }
 
-DeviceTensor device_tensor(const ops::Shape& shape, const std::vector<float>& values) {
+DeviceTensor device_tensor(const ops::Shape& shape, const std::vector<float>& values,
+                           ops::DType type) {
   EXPECT_EQ(values.size(), shape.count());
-  DeviceTensor t = device_tensor(shape);
-  vk::upload(context(), t.buffer, 0, values.data(), values.size() * sizeof(float));
+  DeviceTensor t = device_tensor(shape, type);
+  if (type == ops::DType::F16) {
+    std::vector<uint16_t> halves(values.size());
+    for (size_t i = 0; i < values.size(); ++i) halves[i] = io::float_to_half(values[i]);
+    vk::upload(context(), t.buffer, 0, halves.data(), halves.size() * sizeof(uint16_t));
+  } else {
+    vk::upload(context(), t.buffer, 0, values.data(), values.size() * sizeof(float));
+  }
   return t;
 }
 
 std::vector<float> read_floats(const DeviceTensor& t) {
   std::vector<float> v(t.tensor.shape.count());
-  vk::download(context(), t.buffer, t.tensor.view.offset, v.data(), v.size() * sizeof(float));
+  if (t.tensor.dtype == ops::DType::F16) {
+    std::vector<uint16_t> halves(v.size());
+    vk::download(context(), t.buffer, t.tensor.view.offset, halves.data(), halves.size() * 2);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = io::half_to_float(halves[i]);
+  } else {
+    vk::download(context(), t.buffer, t.tensor.view.offset, v.data(), v.size() * sizeof(float));
+  }
   return v;
+}
+
+std::vector<float> rounded(std::vector<float> values, Precision precision) {
+  if (precision == Precision::Fp16) {
+    for (float& v : values) v = io::half_to_float(io::float_to_half(v));
+  }
+  return values;
+}
+
+void PrecisionTest::SetUp() {
+  if (precision() == Precision::Fp16 && !context().info().fp16_storage) {
+    GTEST_SKIP() << "fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), which "
+                 << context().info().name << " does not offer";
+  }
+}
+
+std::string precision_test_name(const ::testing::TestParamInfo<Precision>& info) {
+  return precision_name(info.param);
 }
 
 std::vector<uint32_t> read_uints(const DeviceTensor& t) {

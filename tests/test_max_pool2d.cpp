@@ -1,5 +1,6 @@
 // MaxPool2d against a naive CPU max pool on random shapes, both rounding modes, NaN inputs and the
-// FCN's ceil-mode 2x2 pool on odd sizes. Max is exact, but the tolerance is the suite's usual one.
+// FCN's ceil-mode 2x2 pool on odd sizes, at fp32 and fp16 (on fp16-rounded inputs). Max is exact
+// at either precision, but the tolerance is the suite's usual one.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -32,24 +33,31 @@ std::vector<float> reference_max_pool2d(const ops::MaxPool2dParams& p, const ops
   return y;
 }
 
-// Runs the pool on x (random when empty) and compares with the reference; returns the output.
-std::vector<float> check_max_pool2d(const ops::MaxPool2dParams& p, const ops::Shape& in,
-                                    std::vector<float> x = {}) {
-  SCOPED_TRACE(fmt::format("input {} k{}x{} s{}x{} p{}x{} d{}x{} ceil{}", in.str(), p.kernel_h,
-                           p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h,
-                           p.dilation_w, p.ceil_mode));
+// Runs the pool at `precision` on x (random when empty) and compares with the reference; returns
+// the output.
+std::vector<float> check_max_pool2d(Precision precision, ops::MaxPool2dParams p,
+                                    const ops::Shape& in, std::vector<float> x = {}) {
+  SCOPED_TRACE(fmt::format("{} input {} k{}x{} s{}x{} p{}x{} d{}x{} ceil{}",
+                           precision_name(precision), in.str(), p.kernel_h, p.kernel_w, p.stride_h,
+                           p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.ceil_mode));
+  p.precision = precision;
+  const ops::DType type = ops::storage_type(precision);
   ops::MaxPool2d pool(context(), p);
   const ops::Shape out = pool.output_shape(in);
   if (x.empty()) x = random_floats(in.count());
-  auto dx = device_tensor(in, x);
-  auto dy = device_tensor(out);
+  x = rounded(std::move(x), precision);
+  auto dx = device_tensor(in, x, type);
+  auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { pool.record(r, *dx, *dy); });
   std::vector<float> y = read_floats(dy);
   EXPECT_TRUE(all_close(y, reference_max_pool2d(p, in, x, out)));
   return y;
 }
 
-TEST(MaxPool2d, RandomShapes) {
+class MaxPool2dAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(MaxPool2dAtPrecision);
+
+TEST_P(MaxPool2dAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 40; ++trial) {
     ops::MaxPool2dParams p;
     p.kernel_h = random_int(1, 5);
@@ -70,36 +78,36 @@ TEST(MaxPool2d, RandomShapes) {
       --trial;
       continue;
     }
-    check_max_pool2d(p, in);
+    check_max_pool2d(precision(), p, in);
   }
 }
 
-TEST(MaxPool2d, FcnCeilModeOnOddSizes) {
+TEST_P(MaxPool2dAtPrecision, FcnCeilModeOnOddSizes) {
   const ops::MaxPool2dParams ceil{.ceil_mode = true};
   EXPECT_EQ(ops::MaxPool2d(context(), ceil).output_shape({1, 3, 7, 5}), (ops::Shape{1, 3, 4, 3}));
-  check_max_pool2d(ceil, {2, 3, 7, 5});
-  check_max_pool2d(ceil, {1, 5, 1, 1});
-  check_max_pool2d(ceil, {1, 6, 13, 8});
+  check_max_pool2d(precision(), ceil, {2, 3, 7, 5});
+  check_max_pool2d(precision(), ceil, {1, 5, 1, 1});
+  check_max_pool2d(precision(), ceil, {1, 6, 13, 8});
   const ops::MaxPool2dParams floor{};
   EXPECT_EQ(ops::MaxPool2d(context(), floor).output_shape({1, 3, 7, 5}), (ops::Shape{1, 3, 3, 2}));
-  check_max_pool2d(floor, {2, 3, 7, 5});
+  check_max_pool2d(precision(), floor, {2, 3, 7, 5});
 }
 
-TEST(MaxPool2d, CeilModeDropsWindowStartingInRightPadding) {
+TEST_P(MaxPool2dAtPrecision, CeilModeDropsWindowStartingInRightPadding) {
   // (5 + 2 - 1 - 1) / 2 rounds up to 3, plus one is 4, but the 4th window would start at row 5,
   // in the right padding, so PyTorch keeps 3.
   const ops::MaxPool2dParams p{.pad_h = 1, .pad_w = 1, .ceil_mode = true};
   EXPECT_EQ(ops::MaxPool2d(context(), p).output_shape({1, 1, 5, 5}), (ops::Shape{1, 1, 3, 3}));
-  check_max_pool2d(p, {1, 2, 5, 5});
+  check_max_pool2d(precision(), p, {1, 2, 5, 5});
 }
 
-TEST(MaxPool2d, KernelLargerThanInputWithPadding) {
+TEST_P(MaxPool2dAtPrecision, KernelLargerThanInputWithPadding) {
   const ops::MaxPool2dParams p{.kernel_h = 7, .kernel_w = 6, .stride_h = 1, .stride_w = 1,
                                .pad_h = 3, .pad_w = 3};
-  check_max_pool2d(p, {2, 3, 2, 1});
+  check_max_pool2d(precision(), p, {2, 3, 2, 1});
 }
 
-TEST(MaxPool2d, PropagatesNan) {
+TEST_P(MaxPool2dAtPrecision, PropagatesNan) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const ops::Shape in{1, 2, 4, 4};
   std::vector<float> x = random_floats(in.count());
@@ -107,7 +115,7 @@ TEST(MaxPool2d, PropagatesNan) {
   x[1 * 4 + 3] = nan;   // last element of channel 0's second window
   x[16 + 2 * 4] = nan;  // channel 1's third window, next to a larger value
   x[16 + 2 * 4 + 1] = 100.0f;
-  const std::vector<float> y = check_max_pool2d({}, in, x);
+  const std::vector<float> y = check_max_pool2d(precision(), {}, in, x);
   ASSERT_EQ(y.size(), 8u);
   const std::vector<bool> expect_nan{true, true, false, false, false, false, true, false};
   for (size_t i = 0; i < y.size(); ++i) {

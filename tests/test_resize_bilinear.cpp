@@ -1,6 +1,7 @@
 // ResizeBilinear against PyTorch's upsample_bilinear2d (fp32 source coordinates, interpolation
-// in double) in both align_corners modes. Tolerance: fp32 relative 1e-4 plus 1e-6 absolute, for
-// outputs that interpolate to near zero.
+// in double) in both align_corners modes, at fp32 and fp16. Tolerance: fp32 relative 1e-4 plus
+// 1e-6 absolute, for outputs that interpolate to near zero; fp16 relative 2e-3 on fp16-rounded
+// inputs (the output's one rounding to fp16, see harness.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -51,42 +52,47 @@ std::vector<float> reference_resize(const ops::Shape& in, const std::vector<floa
   return y;
 }
 
-void check_resize(bool align_corners, const ops::Shape& in, const ops::Shape& out) {
-  SCOPED_TRACE(
-      fmt::format("align_corners {} input {} output {}", align_corners, in.str(), out.str()));
-  ops::ResizeBilinear op(context(), align_corners);
-  const auto x = random_floats(in.count());
-  auto dx = device_tensor(in, x);
-  auto dy = device_tensor(out);
+void check_resize(Precision precision, bool align_corners, const ops::Shape& in,
+                  const ops::Shape& out) {
+  SCOPED_TRACE(fmt::format("{} align_corners {} input {} output {}", precision_name(precision),
+                           align_corners, in.str(), out.str()));
+  const ops::DType type = ops::storage_type(precision);
+  ops::ResizeBilinear op(context(), align_corners, precision);
+  const auto x = rounded(random_floats(in.count()), precision);
+  auto dx = device_tensor(in, x, type);
+  auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { op.record(r, *dx, *dy); });
-  EXPECT_TRUE(
-      all_close(read_floats(dy), reference_resize(in, x, out, align_corners), 1e-4f, 1e-6f));
+  EXPECT_TRUE(all_close(read_floats(dy), reference_resize(in, x, out, align_corners),
+                        rel_tol(precision, 1e-4f), 1e-6f));
 }
 
-TEST(ResizeBilinear, RandomShapes) {
+class ResizeBilinearAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(ResizeBilinearAtPrecision);
+
+TEST_P(ResizeBilinearAtPrecision, RandomShapes) {
   for (bool align_corners : {false, true}) {
     for (int trial = 0; trial < 15; ++trial) {
       const uint32_t n = random_int(1, 3), c = random_int(1, 6);
-      check_resize(align_corners, {n, c, random_int(1, 12), random_int(1, 12)},
+      check_resize(precision(), align_corners, {n, c, random_int(1, 12), random_int(1, 12)},
                    {n, c, random_int(1, 25), random_int(1, 25)});
     }
   }
 }
 
-TEST(ResizeBilinear, UpsampleAndDownsample) {
+TEST_P(ResizeBilinearAtPrecision, UpsampleAndDownsample) {
   for (bool align_corners : {false, true}) {
-    check_resize(align_corners, {1, 21, 7, 9}, {1, 21, 56, 72});  // x8, like FCN-8s's last step
-    check_resize(align_corners, {2, 3, 5, 5}, {2, 3, 17, 11});    // non-integer factors
-    check_resize(align_corners, {1, 5, 31, 23}, {1, 5, 8, 6});    // downsampling
-    check_resize(align_corners, {1, 2, 6, 7}, {1, 2, 6, 7});      // identity size
+    check_resize(precision(), align_corners, {1, 21, 7, 9}, {1, 21, 56, 72});  // x8, like FCN-8s's last step
+    check_resize(precision(), align_corners, {2, 3, 5, 5}, {2, 3, 17, 11});    // non-integer factors
+    check_resize(precision(), align_corners, {1, 5, 31, 23}, {1, 5, 8, 6});    // downsampling
+    check_resize(precision(), align_corners, {1, 2, 6, 7}, {1, 2, 6, 7});      // identity size
   }
 }
 
-TEST(ResizeBilinear, SinglePixelInputOrOutput) {
+TEST_P(ResizeBilinearAtPrecision, SinglePixelInputOrOutput) {
   for (bool align_corners : {false, true}) {
-    check_resize(align_corners, {1, 3, 9, 6}, {1, 3, 1, 1});  // out == 1
-    check_resize(align_corners, {1, 3, 9, 6}, {1, 3, 1, 4});
-    check_resize(align_corners, {2, 3, 1, 1}, {2, 3, 5, 7});  // broadcast one pixel
+    check_resize(precision(), align_corners, {1, 3, 9, 6}, {1, 3, 1, 1});  // out == 1
+    check_resize(precision(), align_corners, {1, 3, 9, 6}, {1, 3, 1, 4});
+    check_resize(precision(), align_corners, {2, 3, 1, 1}, {2, 3, 5, 7});  // broadcast one pixel
   }
 }
 

@@ -134,18 +134,21 @@ TEST(Metrics, DeviceConfusionCountsMatchTheCpu) {
   const std::vector<uint32_t> zeros(classes * classes, 0);
   vk::upload(context(), cb, 0, zeros.data(), zeros.size() * 4);
   ops::ConfusionCount confusion(context());
+  const ops::DType u32 = ops::DType::U32;
   run([&](vk::Recorder& r) {
     for (int twice = 0; twice < 2; ++twice) {  // accumulates across dispatches
-      confusion.record(r, {{1, 1, rows, stride}, pb.view()}, {{1, 1, height, width}, tb.view()},
-                       {{1, 1, classes, classes}, cb.view()}, classes);
+      confusion.record(r, {{1, 1, rows, stride}, pb.view(), u32},
+                       {{1, 1, height, width}, tb.view(), u32},
+                       {{1, 1, classes, classes}, cb.view(), u32}, classes);
     }
   });
   std::vector<uint32_t> counts(classes * classes);
   vk::download(context(), cb, 0, counts.data(), counts.size() * 4);
   for (size_t i = 0; i < counts.size(); ++i) EXPECT_EQ(counts[i], 2 * expected.counts()[i]) << i;
   EXPECT_THROW(confusion.record(*std::make_unique<vk::Recorder>(context()),
-                                {{1, 1, 3, 3}, pb.view()}, {{1, 1, height, width}, tb.view()},
-                                {{1, 1, classes, classes}, cb.view()}, classes),
+                                {{1, 1, 3, 3}, pb.view(), u32},
+                                {{1, 1, height, width}, tb.view(), u32},
+                                {{1, 1, classes, classes}, cb.view(), u32}, classes),
                Error);
 }
 

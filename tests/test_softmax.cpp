@@ -1,5 +1,7 @@
-// Softmax over channels against a double-precision CPU softmax. Tolerance: fp32 relative 1e-4
-// plus 1e-6 absolute, since probabilities near zero carry exp()'s absolute error.
+// Softmax over channels against a double-precision CPU softmax, at fp32 and fp16 (sums in fp32
+// at both). Tolerance: fp32 relative 1e-4 plus 1e-6 absolute, since probabilities near zero carry
+// exp()'s absolute error; fp16 relative 2e-3 on fp16-rounded inputs (the output's one rounding to
+// fp16, see harness.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,31 +28,39 @@ std::vector<float> reference_softmax(const ops::Shape& in, const std::vector<flo
   return y;
 }
 
-void check_softmax(const ops::Shape& in, const std::vector<float>& x) {
-  SCOPED_TRACE(fmt::format("input {}", in.str()));
-  ops::Softmax op(context());
-  auto dx = device_tensor(in, x);
-  auto dy = device_tensor(in);
+void check_softmax(Precision precision, const ops::Shape& in, std::vector<float> x) {
+  SCOPED_TRACE(fmt::format("{} input {}", precision_name(precision), in.str()));
+  const ops::DType type = ops::storage_type(precision);
+  x = rounded(std::move(x), precision);
+  ops::Softmax op(context(), precision);
+  auto dx = device_tensor(in, x, type);
+  auto dy = device_tensor(in, type);
   run([&](vk::Recorder& r) { op.record(r, *dx, *dy); });
-  EXPECT_TRUE(all_close(read_floats(dy), reference_softmax(in, x), 1e-4f, 1e-6f));
+  EXPECT_TRUE(
+      all_close(read_floats(dy), reference_softmax(in, x), rel_tol(precision, 1e-4f), 1e-6f));
 }
 
-TEST(Softmax, RandomShapes) {
+class SoftmaxAtPrecision : public PrecisionTest {};
+VKSEG_AT_EVERY_PRECISION(SoftmaxAtPrecision);
+
+TEST_P(SoftmaxAtPrecision, RandomShapes) {
   for (int trial = 0; trial < 20; ++trial) {
     const ops::Shape in{random_int(1, 3), random_int(1, 23), random_int(1, 13), random_int(1, 13)};
-    check_softmax(in, random_floats(in.count(), -8.0f, 8.0f));
+    check_softmax(precision(), in, random_floats(in.count(), -8.0f, 8.0f));
   }
 }
 
-TEST(Softmax, SingleChannelIsOne) { check_softmax({2, 1, 3, 5}, random_floats(30, -50.0f, 50.0f)); }
+TEST_P(SoftmaxAtPrecision, SingleChannelIsOne) {
+  check_softmax(precision(), {2, 1, 3, 5}, random_floats(30, -50.0f, 50.0f));
+}
 
-TEST(Softmax, LargeLogitsDoNotOverflow) {
+TEST_P(SoftmaxAtPrecision, LargeLogitsDoNotOverflow) {
   // exp(1000) overflows fp32; only the max-subtracted form gives finite probabilities.
   const ops::Shape in{2, 21, 4, 3};
   auto x = random_floats(in.count(), 990.0f, 1000.0f);
   for (size_t i = 0; i < x.size(); i += 7) x[i] = -1000.0f;
-  check_softmax(in, x);
-  check_softmax({1, 3, 1, 1}, {1000.0f, 1000.0f, -1000.0f});
+  check_softmax(precision(), in, x);
+  check_softmax(precision(), {1, 3, 1, 1}, {1000.0f, 1000.0f, -1000.0f});
 }
 
 TEST(Softmax, RejectsWrongOutputShape) {

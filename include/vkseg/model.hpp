@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vkseg/context.hpp"
+#include "vkseg/precision.hpp"
 
 namespace vkseg {
 
@@ -55,15 +56,18 @@ class Model {
 };
 
 // A model on a device: weights uploaded once and pipelines created once. Sessions of any input
-// size share it, and may be created and run on different threads at once.
+// size share it, and may be created and run on different threads at once. At Precision::Fp16
+// the weights are converted to fp16 on upload and activations are fp16 (see precision.hpp);
+// throws Error where the device lacks 16-bit storage buffers.
 class Network {
  public:
-  Network(Context& context, const Model& model);
+  Network(Context& context, const Model& model, Precision precision = Precision::Fp32);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
   const Model& model() const;
+  Precision precision() const;
   Context& context() const;
   uint64_t weight_bytes() const;
   detail::NetworkState& state() { return *state_; }
@@ -92,10 +96,11 @@ class Session {
 
   Shape4 input_shape() const;
   Shape4 output_shape() const;  // logits
-  uint64_t activation_bytes() const;  // the planned arena
+  uint64_t activation_bytes() const;  // the planned arena (2-byte elements at fp16)
   uint64_t naive_activation_bytes() const;  // every activation in its own buffer, for comparison
 
-  // NCHW float32 in, NCHW float32 logits out (sizes from input_shape() / output_shape()).
+  // NCHW float32 in, NCHW float32 logits out (sizes from input_shape() / output_shape()), at
+  // either precision.
   void run(const float* input, float* logits);
   // Same, then argmax over classes: N x H x W labels.
   void run_labels(const float* input, uint32_t* labels);
@@ -122,7 +127,7 @@ class Session {
   const std::vector<Layer>& layers() const;
 
   struct LayerTime {
-    std::string name;  // a layer of layers(), or "argmax"
+    std::string name;  // a layer of layers(), "argmax", or input_to_fp16 / logits_to_fp32 at fp16
     double milliseconds;
   };
   // GPU time of each layer in the last run, from timestamp queries (empty where the device

@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "ops/argmax.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/conv_transpose2d.hpp"
+#include "ops/convert.hpp"
 #include "ops/crop_add.hpp"
 #include "ops/max_pool2d.hpp"
 #include "ops/relu.hpp"
@@ -20,10 +22,13 @@ using Operator = std::variant<ops::Conv2d, ops::MaxPool2d, ops::ConvTranspose2d,
 struct NetworkState {
   Context& context;
   Model model;
+  Precision precision;
   std::vector<Operator> operators;  // one per graph node
   vk::Buffer weights;               // every weight tensor, uploaded once
+  // Convolution weights in the storage type, biases in fp32.
   std::map<std::string, ops::Tensor> weight_tensors;
   ops::Argmax argmax;
+  std::optional<ops::Convert> convert;  // fp16: to and from the fp32 input and logits
 };
 
 }  // namespace vkseg::detail

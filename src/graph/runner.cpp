@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "graph/network_state.hpp"
 #include "graph/planner.hpp"
+#include "io/half.hpp"
+#include "ops/dispatch.hpp"
 #include "vk/recorder.hpp"
 
 namespace vkseg {
@@ -20,7 +23,7 @@ struct SessionState {
   uint64_t naive_bytes = 0;
   vk::Buffer arena;
   vk::Buffer labels;
-  ops::Tensor input, logits, label_map;
+  ops::Tensor input, logits, label_map;  // input and logits are fp32 at every precision
   std::unique_ptr<vk::Recorder> recorder;
 };
 
@@ -39,7 +42,8 @@ uint64_t storage_alignment(const Context& context) {
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& model) {
+Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& model,
+                       Precision precision) {
   switch (n.op) {
     case OpKind::Conv2d: {
       const auto& w = model.weights.at(n.weight).shape;
@@ -53,6 +57,7 @@ Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& mod
       p.groups = n.groups;
       p.bias = !n.bias.empty();
       p.relu = n.relu;
+      p.precision = precision;
       return ops::Conv2d(ctx, p);
     }
     case OpKind::ConvTranspose2d: {
@@ -67,6 +72,7 @@ Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& mod
       p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
       p.groups = n.groups;
       p.bias = !n.bias.empty();
+      p.precision = precision;
       return ops::ConvTranspose2d(ctx, p);
     }
     case OpKind::MaxPool2d: {
@@ -76,11 +82,12 @@ Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& mod
       p.pad_h = n.pad[0], p.pad_w = n.pad[1];
       p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
       p.ceil_mode = n.ceil_mode;
+      p.precision = precision;
       return ops::MaxPool2d(ctx, p);
     }
-    case OpKind::Crop: return ops::CropAdd(ctx, false);
-    case OpKind::CropAdd: return ops::CropAdd(ctx, true);
-    case OpKind::Relu: return ops::Relu(ctx);
+    case OpKind::Crop: return ops::CropAdd(ctx, false, precision);
+    case OpKind::CropAdd: return ops::CropAdd(ctx, true, precision);
+    case OpKind::Relu: return ops::Relu(ctx, precision);
   }
   throw Error("internal error: unknown op");
 }
@@ -150,32 +157,32 @@ uint64_t layer_flops(const Node& n, const std::vector<ops::Shape>& in, const ops
   return 0;
 }
 
+// `precision`, once the device is known to support it (before any op says so in its own words).
+Precision supported(const Context& context, Precision precision) {
+  ops::require_precision(context, "network", precision);
+  return precision;
+}
+
 }  // namespace
 
-Network::Network(Context& context, const Model& model)
-    : state_(new NetworkState{context, model, {}, {}, {}, ops::Argmax(context)}) {
+Network::Network(Context& context, const Model& model, Precision precision)
+    : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {},
+                              ops::Argmax(context, precision), std::nullopt}) {
+  if (precision == Precision::Fp16) state_->convert.emplace(context);
   const detail::ModelData& data = *model.data();
+  std::set<std::string> biases;
   for (const Node& n : data.graph.nodes) {
+    if (!n.bias.empty()) biases.insert(n.bias);
     try {
-      state_->operators.push_back(make_operator(context, n, data));
+      state_->operators.push_back(make_operator(context, n, data, precision));
     } catch (const Error& e) {
       throw Error(fmt::format("layer '{}': {}", n.name, e.what()));
     }
   }
-  // One buffer, one upload, every tensor at an aligned offset.
+  // One buffer, one upload, every tensor at an aligned offset: weights in the storage type
+  // (converted to fp16 here for an fp16 network), biases in fp32.
   const uint64_t alignment = storage_alignment(context);
   uint64_t total = 0;
-  std::map<std::string, uint64_t> offsets;
-  for (const auto& [name, w] : data.weights) {
-    offsets[name] = total;
-    total = align_up(total + w.values.size() * sizeof(float), alignment);
-  }
-  std::vector<char> blob(std::max<uint64_t>(total, 4));
-  for (const auto& [name, w] : data.weights) {
-    std::memcpy(blob.data() + offsets[name], w.values.data(), w.values.size() * sizeof(float));
-  }
-  state_->weights = vk::Buffer(context, blob.size());
-  vk::upload(context, state_->weights, 0, blob.data(), blob.size());
   for (const auto& [name, w] : data.weights) {
     ops::Shape shape;
     if (w.shape.size() == 4) {
@@ -184,12 +191,33 @@ Network::Network(Context& context, const Model& model)
     } else {
       shape = {1, uint32_t(w.values.size()), 1, 1};
     }
-    state_->weight_tensors[name] = {shape, state_->weights.view(offsets[name], shape.bytes())};
+    const ops::DType type = biases.count(name) ? ops::DType::F32 : ops::storage_type(precision);
+    state_->weight_tensors[name] = {shape, {VK_NULL_HANDLE, total, shape.bytes(type)}, type};
+    total = align_up(total + shape.bytes(type), alignment);
+  }
+  std::vector<char> blob(std::max<uint64_t>(total, 4));
+  for (const auto& [name, w] : data.weights) {
+    const ops::Tensor& t = state_->weight_tensors[name];
+    char* dst = blob.data() + t.view.offset;
+    if (t.dtype == ops::DType::F16) {
+      for (size_t i = 0; i < w.values.size(); ++i) {
+        const uint16_t h = io::float_to_half(w.values[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+    } else {
+      std::memcpy(dst, w.values.data(), w.values.size() * sizeof(float));
+    }
+  }
+  state_->weights = vk::Buffer(context, blob.size());
+  vk::upload(context, state_->weights, 0, blob.data(), blob.size());
+  for (auto& [name, t] : state_->weight_tensors) {
+    t.view = state_->weights.view(t.view.offset, t.view.size);
   }
 }
 
 Network::~Network() = default;
 const Model& Network::model() const { return state_->model; }
+Precision Network::precision() const { return state_->precision; }
 Context& Network::context() const { return state_->context; }
 uint64_t Network::weight_bytes() const { return state_->weights.size(); }
 
@@ -203,9 +231,15 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   state_.reset(new detail::SessionState{net, {batch, data.input_channels, height, width}});
   detail::SessionState& s = *state_;
 
-  // Shapes and lifetimes: step 0 is the input, node i runs at step i + 1.
+  // Shapes and lifetimes. Step 0 writes the input and node i runs at step i + first_node; an
+  // fp16 network narrows its fp32 input at step 1 and widens its logits into fp32 at the end.
+  const bool fp16 = net.precision == Precision::Fp16;
+  const ops::DType type = ops::storage_type(net.precision);
+  const int first_node = fp16 ? 2 : 1;
+  const int end_step = int(g.nodes.size()) + first_node;  // argmax (and widening) after the nodes
   std::map<std::string, size_t> index{{g.input, 0}};
-  std::vector<graph::Lifetime> lifetimes{{g.input, s.input_shape.bytes(), 0, 0}};
+  std::vector<graph::Lifetime> lifetimes{
+      {g.input, s.input_shape.bytes(type), first_node - 1, first_node - 1}};
   std::vector<ops::Shape> shapes{s.input_shape};
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
@@ -213,7 +247,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     for (const std::string& name : n.inputs) {
       const size_t t = index.at(name);
       in.push_back(shapes[t]);
-      lifetimes[t].last = int(i + 1);
+      lifetimes[t].last = int(i) + first_node;
     }
     ops::Shape out;
     try {
@@ -223,32 +257,48 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     }
     index[n.output] = shapes.size();
     shapes.push_back(out);
-    lifetimes.push_back({n.output, out.bytes(), int(i + 1), int(i + 1)});
+    lifetimes.push_back({n.output, out.bytes(type), int(i) + first_node, int(i) + first_node});
     s.layers.push_back({n.name, graph::op_name(n.op), to_shape4(out), layer_flops(n, in, out)});
-    s.naive_bytes += out.bytes();
   }
-  s.naive_bytes += s.input_shape.bytes();
   const size_t logits_index = index.at(g.outputs.front());
-  lifetimes[logits_index].last = int(g.nodes.size() + 1);  // read back after the last node
   s.output_shape = shapes[logits_index];
+  // Read back (or widened, then read back) after the last node.
+  lifetimes[logits_index].last = end_step;
+  // The graph's tensors, then (fp16 only) the fp32 input and logits the host sees.
+  std::vector<ops::Shape> all_shapes = shapes;
+  std::vector<ops::DType> all_types(shapes.size(), type);
+  const size_t input_fp32_index = shapes.size(), logits_fp32_index = shapes.size() + 1;
+  if (fp16) {
+    lifetimes.push_back({"input_fp32", s.input_shape.bytes(), 0, 1});
+    lifetimes.push_back({"logits_fp32", s.output_shape.bytes(), end_step, end_step + 1});
+    all_shapes.insert(all_shapes.end(), {s.input_shape, s.output_shape});
+    all_types.insert(all_types.end(), {ops::DType::F32, ops::DType::F32});
+  }
+  for (const graph::Lifetime& l : lifetimes) s.naive_bytes += l.bytes;
 
   Context& ctx = net.context;
   const graph::MemoryPlan plan = graph::plan_memory(lifetimes, storage_alignment(ctx));
   s.arena = vk::Buffer(ctx, plan.arena_bytes);
   std::vector<ops::Tensor> tensors;
-  for (size_t t = 0; t < shapes.size(); ++t) {
-    tensors.push_back({shapes[t], s.arena.view(plan.offsets[t], shapes[t].bytes())});
+  for (size_t t = 0; t < all_shapes.size(); ++t) {
+    const uint64_t bytes = all_shapes[t].bytes(all_types[t]);
+    tensors.push_back({all_shapes[t], s.arena.view(plan.offsets[t], bytes), all_types[t]});
   }
-  s.input = tensors[0];
-  s.logits = tensors[logits_index];
+  s.input = tensors[fp16 ? input_fp32_index : 0];
+  s.logits = tensors[fp16 ? logits_fp32_index : logits_index];
   const ops::Shape label_shape = net.argmax.output_shape(s.output_shape);
-  s.labels = vk::Buffer(ctx, label_shape.bytes());
-  s.label_map = {label_shape, s.labels.view(0, label_shape.bytes())};
+  s.labels = vk::Buffer(ctx, label_shape.bytes(ops::DType::U32));
+  s.label_map = {label_shape, s.labels.view(0, label_shape.bytes(ops::DType::U32)),
+                 ops::DType::U32};
 
   // Layers may take several dispatches (weight chunks, multi-pass algorithms): room for many.
   constexpr uint32_t k_timed_dispatches = 4096;
   s.recorder = std::make_unique<vk::Recorder>(ctx, k_timed_dispatches);
   s.recorder->begin();
+  if (fp16) {
+    s.recorder->set_scope("input_to_fp16");
+    net.convert->record(*s.recorder, s.input, tensors[0]);
+  }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     std::vector<ops::Tensor> in;
@@ -256,8 +306,13 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     s.recorder->set_scope(n.name);
     record_node(*s.recorder, n, net.operators[i], net, in, tensors[index.at(n.output)]);
   }
+  if (fp16) {
+    s.recorder->set_scope("logits_to_fp32");
+    net.convert->record(*s.recorder, tensors[logits_index], s.logits);
+  }
+  // Argmax of the fp16 logits equals argmax of their exact fp32 widening.
   s.recorder->set_scope("argmax");
-  net.argmax.record(*s.recorder, s.logits, s.label_map);
+  net.argmax.record(*s.recorder, tensors[logits_index], s.label_map);
   s.recorder->end();
 }
 
@@ -298,7 +353,7 @@ void Session::run_on_device() { state_->recorder->submit(); }
 
 void Session::read_labels(uint32_t* labels) {
   detail::SessionState& s = *state_;
-  vk::download(s.network.context, s.labels, 0, labels, s.label_map.shape.bytes());
+  vk::download(s.network.context, s.labels, 0, labels, s.label_map.bytes());
 }
 
 void Session::write_input(const float* input) {

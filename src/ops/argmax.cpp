@@ -13,14 +13,17 @@ struct Push {
 
 }  // namespace
 
-Argmax::Argmax(Context& context)
+Argmax::Argmax(Context& context, Precision precision)
     : context_(context),
-      pipeline_(&context.state().pipeline({"argmax", {k_flat_local_size, 1, 1}, 2, sizeof(Push)})) {
-}
+      input_type_(storage_type(precision)),
+      pipeline_(&context.state().pipeline({shader_variant(context, "argmax", "argmax", precision),
+                                           {k_flat_local_size, 1, 1},
+                                           2,
+                                           sizeof(Push)})) {}
 
 void Argmax::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  require_fits("argmax", "input", input);
-  require_fits("argmax", "output", output);
+  require_fits("argmax", "input", input, input_type_);
+  require_fits("argmax", "output", output, DType::U32);
   require_shape("argmax", "output", output.shape, output_shape(input.shape));
   const Shape& s = input.shape;
   if (s.c == 0) throw Error("argmax: the input has no channels");

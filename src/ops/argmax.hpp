@@ -5,15 +5,17 @@
 namespace vkseg::ops {
 
 // Label map: output[n,0,y,x] (uint32) = index of the largest input[n,:,y,x], the first one on
-// ties and a NaN counting as largest, as torch.argmax does.
+// ties and a NaN counting as largest, as torch.argmax does. The input is fp32 or, at fp16
+// precision, fp16.
 class Argmax {
  public:
-  explicit Argmax(Context& context);
+  explicit Argmax(Context& context, Precision precision = Precision::Fp32);
   Shape output_shape(const Shape& input) const { return {input.n, 1, input.h, input.w}; }
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
 
  private:
   Context& context_;
+  DType input_type_;
   const vk::Pipeline* pipeline_;
 };
 

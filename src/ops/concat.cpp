@@ -15,10 +15,13 @@ struct Push {
 
 }  // namespace
 
-Concat::Concat(Context& context)
+Concat::Concat(Context& context, Precision precision)
     : context_(context),
-      pipeline_(&context.state().pipeline({"concat", {k_flat_local_size, 1, 1}, 2, sizeof(Push)})) {
-}
+      type_(storage_type(precision)),
+      pipeline_(&context.state().pipeline({shader_variant(context, "concat", "concat", precision),
+                                           {k_flat_local_size, 1, 1},
+                                           2,
+                                           sizeof(Push)})) {}
 
 Shape Concat::output_shape(const std::vector<Tensor>& inputs) const {
   if (inputs.empty()) throw Error("concat: no inputs");
@@ -37,8 +40,8 @@ Shape Concat::output_shape(const std::vector<Tensor>& inputs) const {
 
 void Concat::record(vk::Recorder& recorder, const std::vector<Tensor>& inputs,
                     const Tensor& output) const {
-  for (const Tensor& t : inputs) require_fits("concat", "input", t);
-  require_fits("concat", "output", output);
+  for (const Tensor& t : inputs) require_fits("concat", "input", t, type_);
+  require_fits("concat", "output", output, type_);
   require_shape("concat", "output", output.shape, output_shape(inputs));
   const Shape& o = output.shape;
   const uint32_t plane = o.h * o.w;

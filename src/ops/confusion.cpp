@@ -21,9 +21,9 @@ ConfusionCount::ConfusionCount(Context& context)
 
 void ConfusionCount::record(vk::Recorder& recorder, const Tensor& predicted, const Tensor& truth,
                             const Tensor& counts, uint32_t classes) const {
-  require_fits("confusion", "predicted", predicted);
-  require_fits("confusion", "truth", truth);
-  require_fits("confusion", "counts", counts);
+  require_fits("confusion", "predicted", predicted, DType::U32);
+  require_fits("confusion", "truth", truth, DType::U32);
+  require_fits("confusion", "counts", counts, DType::U32);
   const Shape& p = predicted.shape;
   const Shape& t = truth.shape;
   if (p.n != 1 || p.c != 1 || t.n != 1 || t.c != 1 || t.h > p.h || t.w > p.w) {

@@ -166,6 +166,8 @@ Conv2d::Conv2d(Context& context, const Conv2dParams& params)
                             variant_name(p.variant)));
   }
   variant_ = p.variant == Conv2dVariant::Auto ? auto_variant(context, p) : p.variant;
+  type_ = storage_type(p.precision);
+  require_precision(context, "conv2d", p.precision);
   shuffle_weights_ = has_subgroup_shuffle(context);
 }
 
@@ -191,15 +193,15 @@ Shape Conv2d::output_shape(const Shape& input) const {
 
 void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
                     const Tensor* bias, const Tensor& output) const {
-  require_fits("conv2d", "input", input);
-  require_fits("conv2d", "weight", weight);
-  require_fits("conv2d", "output", output);
+  require_fits("conv2d", "input", input, type_);
+  require_fits("conv2d", "weight", weight, type_);
+  require_fits("conv2d", "output", output, type_);
   require_shape("conv2d", "weight", weight.shape, weight_shape());
   require_shape("conv2d", "output", output.shape, output_shape(input.shape));
   const auto& p = params_;
   if (p.bias) {
     if (!bias) throw Error("conv2d: the layer has a bias but none was given");
-    require_fits("conv2d", "bias", *bias);
+    require_fits("conv2d", "bias", *bias, DType::F32);
     require_shape("conv2d", "bias", bias->shape, {1, p.out_channels, 1, 1});
   }
   const DeviceInfo& info = context_.info();
@@ -207,13 +209,14 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
   const Shape& o = output.shape;
   const uint32_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
   const uint32_t hw = o.h * o.w;
-  const uint64_t channel_bytes = weight.shape.bytes() / o.c;
+  const uint64_t channel_bytes = weight.bytes() / o.c;
   const std::vector<uint32_t> conv_constants{p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
                                              p.pad_h,    p.pad_w,    p.dilation_h, p.dilation_w,
                                              p.bias,     p.relu};
   auto key = [&](const char* shader, uint32_t local_size, std::initializer_list<uint32_t> own,
                  uint32_t push_bytes) {
-    vk::PipelineKey k{shader, {local_size, 1, 1}, 4, push_bytes};
+    vk::PipelineKey k{shader_variant(context_, "conv2d", shader, p.precision), {local_size, 1, 1},
+                      4, push_bytes};
     k.specialization.insert(k.specialization.end(), conv_constants.begin(), conv_constants.end());
     k.specialization.insert(k.specialization.end(), own.begin(), own.end());
     return k;

@@ -26,6 +26,7 @@ struct Conv2dParams {
   bool relu = false;  // fused ReLU after the bias
   // Test-only: forces a shader (Conv2d throws if it cannot run this layer on this device).
   Conv2dVariant variant = Conv2dVariant::Auto;
+  Precision precision = Precision::Fp32;  // of input, weight and output; the bias is fp32
 };
 
 // 2-D convolution with PyTorch's semantics (nn.Conv2d). Weight: out x in/groups x kh x kw.
@@ -47,6 +48,7 @@ class Conv2d {
   Context& context_;
   Conv2dParams params_;
   Conv2dVariant variant_;
+  DType type_;
   bool shuffle_weights_;  // the device can broadcast weights across 8 lanes by subgroup shuffle
 };
 

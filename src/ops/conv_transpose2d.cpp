@@ -47,7 +47,7 @@ ConvTranspose2d::ConvTranspose2d(Context& context, const ConvTranspose2dParams& 
   const uint32_t tap_step_h = p.stride_h / std::gcd(p.stride_h, p.dilation_h);
   const uint32_t tap_step_w = p.stride_w / std::gcd(p.stride_w, p.dilation_w);
   pipeline_ = &context.state().pipeline(
-      {"conv_transpose2d",
+      {shader_variant(context, "conv_transpose2d", "conv_transpose2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w, tap_step_h, tap_step_w, p.bias},
        4,
@@ -78,14 +78,15 @@ Shape ConvTranspose2d::output_shape(const Shape& input) const {
 
 void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
                              const Tensor* bias, const Tensor& output) const {
-  require_fits("conv_transpose2d", "input", input);
-  require_fits("conv_transpose2d", "weight", weight);
-  require_fits("conv_transpose2d", "output", output);
+  const DType type = storage_type(params_.precision);
+  require_fits("conv_transpose2d", "input", input, type);
+  require_fits("conv_transpose2d", "weight", weight, type);
+  require_fits("conv_transpose2d", "output", output, type);
   require_shape("conv_transpose2d", "weight", weight.shape, weight_shape());
   require_shape("conv_transpose2d", "output", output.shape, output_shape(input.shape));
   if (params_.bias) {
     if (!bias) throw Error("conv_transpose2d: the layer has a bias but none was given");
-    require_fits("conv_transpose2d", "bias", *bias);
+    require_fits("conv_transpose2d", "bias", *bias, DType::F32);
     require_shape("conv_transpose2d", "bias", bias->shape, {1, params_.out_channels, 1, 1});
   }
   const Shape& o = output.shape;

@@ -13,6 +13,7 @@ struct ConvTranspose2dParams {
   uint32_t dilation_h = 1, dilation_w = 1;
   uint32_t groups = 1;
   bool bias = true;
+  Precision precision = Precision::Fp32;  // of input, weight and output; the bias is fp32
 };
 
 // Transposed convolution with PyTorch's semantics (nn.ConvTranspose2d), computed as a gather

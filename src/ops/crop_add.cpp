@@ -15,20 +15,24 @@ struct Push {
 
 }  // namespace
 
-CropAdd::CropAdd(Context& context, bool add)
+CropAdd::CropAdd(Context& context, bool add, Precision precision)
     : context_(context),
       add_(add),
-      pipeline_(&context.state().pipeline(
-          {"crop_add", {k_flat_local_size, 1, 1, add}, 3, sizeof(Push)})) {}
+      type_(storage_type(precision)),
+      pipeline_(&context.state().pipeline({shader_variant(context, add ? "crop_add" : "crop",
+                                                          "crop_add", precision),
+                                           {k_flat_local_size, 1, 1, add},
+                                           3,
+                                           sizeof(Push)})) {}
 
 void CropAdd::record(vk::Recorder& recorder, const Tensor& source, const Tensor* addend,
                      const Tensor& output, uint32_t offset_y, uint32_t offset_x) const {
   const char* op = add_ ? "crop_add" : "crop";
-  require_fits(op, "source", source);
-  require_fits(op, "output", output);
+  require_fits(op, "source", source, type_);
+  require_fits(op, "output", output, type_);
   if (add_) {
     if (!addend) throw Error("crop_add: no addend was given");
-    require_fits(op, "addend", *addend);
+    require_fits(op, "addend", *addend, type_);
     require_shape(op, "output", output.shape, addend->shape);
   } else if (addend) {
     throw Error("crop: an addend was given to a plain crop");

@@ -10,7 +10,7 @@ namespace vkseg::ops {
 // the smaller one and sum.
 class CropAdd {
  public:
-  CropAdd(Context& context, bool add);
+  CropAdd(Context& context, bool add, Precision precision = Precision::Fp32);
   bool adds() const { return add_; }
   void record(vk::Recorder& recorder, const Tensor& source, const Tensor* addend,
               const Tensor& output, uint32_t offset_y, uint32_t offset_x) const;
@@ -18,6 +18,7 @@ class CropAdd {
  private:
   Context& context_;
   bool add_;
+  DType type_;
   const vk::Pipeline* pipeline_;
 };
 

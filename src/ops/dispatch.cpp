@@ -11,10 +11,23 @@ namespace vkseg::ops {
 
 std::string Shape::str() const { return fmt::format("{}x{}x{}x{}", n, c, h, w); }
 
-void require_fits(const char* op, const char* role, const Tensor& tensor) {
-  if (tensor.view.buffer == VK_NULL_HANDLE || tensor.view.size < tensor.shape.bytes()) {
+const char* dtype_name(DType type) {
+  switch (type) {
+    case DType::F32: return "fp32";
+    case DType::F16: return "fp16";
+    case DType::U32: return "uint32";
+  }
+  return "?";
+}
+
+void require_fits(const char* op, const char* role, const Tensor& tensor, DType type) {
+  if (tensor.dtype != type) {
+    throw Error(fmt::format("{}: {} holds {} elements, expected {}", op, role,
+                            dtype_name(tensor.dtype), dtype_name(type)));
+  }
+  if (tensor.view.buffer == VK_NULL_HANDLE || tensor.view.size < tensor.bytes()) {
     throw Error(fmt::format("{}: {} of shape {} needs {} bytes but its buffer range holds {}", op,
-                            role, tensor.shape.str(), tensor.shape.bytes(), tensor.view.size));
+                            role, tensor.shape.str(), tensor.bytes(), tensor.view.size));
   }
   if (tensor.shape.count() > UINT32_MAX) {
     throw Error(fmt::format("{}: {} of shape {} has more than 2^32 elements", op, role,
@@ -26,6 +39,20 @@ void require_shape(const char* op, const char* role, const Shape& actual, const 
   if (!(actual == expected)) {
     throw Error(fmt::format("{}: {} is {}, expected {}", op, role, actual.str(), expected.str()));
   }
+}
+
+void require_precision(const Context& context, const char* op, Precision precision) {
+  if (precision == Precision::Fp16 && !context.info().fp16_storage) {
+    throw Error(fmt::format("{}: fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), "
+                            "which {} does not offer",
+                            op, context.info().name));
+  }
+}
+
+std::string shader_variant(const Context& context, const char* op, const char* shader,
+                           Precision precision) {
+  require_precision(context, op, precision);
+  return precision == Precision::Fp16 ? std::string(shader) + "_fp16" : std::string(shader);
 }
 
 FlatGrid flat_grid(const DeviceInfo& info, uint64_t invocations, uint32_t local_size) {

@@ -40,7 +40,7 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
   }
   // ceil_mode only changes the output size, which the shader reads from push constants.
   pipeline_ = &context.state().pipeline(
-      {"max_pool2d",
+      {shader_variant(context, "max_pool2d", "max_pool2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},
        2,
@@ -61,8 +61,9 @@ Shape MaxPool2d::output_shape(const Shape& input) const {
 }
 
 void MaxPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  require_fits("max_pool2d", "input", input);
-  require_fits("max_pool2d", "output", output);
+  const DType type = storage_type(params_.precision);
+  require_fits("max_pool2d", "input", input, type);
+  require_fits("max_pool2d", "output", output, type);
   require_shape("max_pool2d", "output", output.shape, output_shape(input.shape));
   const Shape& o = output.shape;
   const Push push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};

@@ -10,6 +10,7 @@ struct MaxPool2dParams {
   uint32_t pad_h = 0, pad_w = 0;  // implicit -inf padding; at most half the kernel
   uint32_t dilation_h = 1, dilation_w = 1;
   bool ceil_mode = false;  // Caffe-style FCNs round the output size up
+  Precision precision = Precision::Fp32;  // of the input and output
 };
 
 // Max pooling with PyTorch's semantics (nn.MaxPool2d), including its ceil-mode rule that the

@@ -5,13 +5,15 @@
 
 namespace vkseg::ops {
 
-Relu::Relu(Context& context)
+Relu::Relu(Context& context, Precision precision)
     : context_(context),
-      pipeline_(&context.state().pipeline({"relu", {k_flat_local_size, 1, 1}, 2, 4})) {}
+      type_(storage_type(precision)),
+      pipeline_(&context.state().pipeline(
+          {shader_variant(context, "relu", "relu", precision), {k_flat_local_size, 1, 1}, 2, 4})) {}
 
 void Relu::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  require_fits("relu", "input", input);
-  require_fits("relu", "output", output);
+  require_fits("relu", "input", input, type_);
+  require_fits("relu", "output", output, type_);
   require_shape("relu", "output", output.shape, input.shape);
   const uint32_t count = uint32_t(input.shape.count());
   const FlatGrid grid = flat_grid(context_.info(), count);

@@ -22,16 +22,20 @@ float source_scale(uint32_t in, uint32_t out, bool align_corners) {
 
 }  // namespace
 
-ResizeBilinear::ResizeBilinear(Context& context, bool align_corners)
+ResizeBilinear::ResizeBilinear(Context& context, bool align_corners, Precision precision)
     : context_(context),
       align_corners_(align_corners),
+      type_(storage_type(precision)),
       pipeline_(&context.state().pipeline(
-          {"resize_bilinear", {k_flat_local_size, 1, 1, align_corners}, 2, sizeof(Push)})) {}
+          {shader_variant(context, "resize_bilinear", "resize_bilinear", precision),
+           {k_flat_local_size, 1, 1, align_corners},
+           2,
+           sizeof(Push)})) {}
 
 void ResizeBilinear::record(vk::Recorder& recorder, const Tensor& input,
                             const Tensor& output) const {
-  require_fits("resize_bilinear", "input", input);
-  require_fits("resize_bilinear", "output", output);
+  require_fits("resize_bilinear", "input", input, type_);
+  require_fits("resize_bilinear", "output", output, type_);
   const Shape& s = input.shape;
   const Shape& o = output.shape;
   if (s.n != o.n || s.c != o.c) {

@@ -13,14 +13,17 @@ struct Push {
 
 }  // namespace
 
-Softmax::Softmax(Context& context)
+Softmax::Softmax(Context& context, Precision precision)
     : context_(context),
-      pipeline_(
-          &context.state().pipeline({"softmax", {k_flat_local_size, 1, 1}, 2, sizeof(Push)})) {}
+      type_(storage_type(precision)),
+      pipeline_(&context.state().pipeline({shader_variant(context, "softmax", "softmax", precision),
+                                           {k_flat_local_size, 1, 1},
+                                           2,
+                                           sizeof(Push)})) {}
 
 void Softmax::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  require_fits("softmax", "input", input);
-  require_fits("softmax", "output", output);
+  require_fits("softmax", "input", input, type_);
+  require_fits("softmax", "output", output, type_);
   require_shape("softmax", "output", output.shape, input.shape);
   const Shape& s = input.shape;
   if (s.count() == 0) return;

@@ -8,11 +8,12 @@ namespace vkseg::ops {
 // subtracted so large logits do not overflow.
 class Softmax {
  public:
-  explicit Softmax(Context& context);
+  explicit Softmax(Context& context, Precision precision = Precision::Fp32);
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
 
  private:
   Context& context_;
+  DType type_;
   const vk::Pipeline* pipeline_;
 };
 

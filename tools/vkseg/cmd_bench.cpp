@@ -41,12 +41,9 @@ int cmd_bench(const std::vector<std::string>& arguments) {
                   {"--json"});
   if (args.positional().size() != 1) {
     throw Error("bench: usage: vkseg bench MODEL [--size HxW] [--batch N] [--iters N] "
-                "[--warmup N] [--precision fp32] [--json] [--device N]");
+                "[--warmup N] [--precision fp32|fp16] [--json] [--device N]");
   }
-  const std::string precision = args.value_or("--precision", "fp32");
-  if (precision != "fp32") {
-    throw Error(fmt::format("bench: --precision {} is not available; fp32 is", precision));
-  }
+  const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
   const auto [height, width] = parse_size(args.value_or("--size", "512x512"));
   const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
   const uint32_t iters = args.uint_value("--iters", 1, 100000).value_or(10);
@@ -55,7 +52,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   const Model model = Model::load(args.positional()[0]);
   Context context(context_options(args));
   context.reset_peak_memory();
-  Network network(context, model);
+  Network network(context, model, precision);
   Session session(network, batch, height, width);
   const Shape4 in = session.input_shape(), out = session.output_shape();
   std::vector<float> input(static_cast<size_t>(in[0]) * in[1] * in[2] * in[3]);
@@ -109,7 +106,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     j["driver"] = device.driver_name + " " + device.driver_info;
     j["size"] = {height, width};
     j["batch"] = batch;
-    j["precision"] = precision;
+    j["precision"] = precision_name(precision);
     j["iters"] = iters;
     j["warmup"] = warmup;
     j["gpu_ms"] = stats_json(gpu_ms);
@@ -129,7 +126,8 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     return 0;
   }
   fmt::print("{} on {} ({} {}), {}x{} batch {}, {}\n", model.arch(), device.name,
-             device.driver_name, device.driver_info, height, width, batch, precision);
+             device.driver_name, device.driver_info, height, width, batch,
+             precision_name(precision));
   fmt::print("{} warm-up + {} timed runs\n", warmup, iters);
   if (gpu.empty()) {
     fmt::print("GPU time     (this device writes no timestamps)\n");

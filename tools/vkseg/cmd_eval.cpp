@@ -106,9 +106,10 @@ int cmd_eval(const std::vector<std::string>& arguments) {
     const DeviceRange labels = session.labels_range();
     vk::Recorder recorder(context);
     recorder.begin();
-    confusion.record(recorder, {{1, 1, ph, pw}, {labels.buffer, labels.offset, labels.size}},
-                     {truth_shape, truth_buffer.view()}, {counts_shape, device_counts.view()},
-                     classes);
+    const ops::DType u32 = ops::DType::U32;
+    confusion.record(recorder, {{1, 1, ph, pw}, {labels.buffer, labels.offset, labels.size}, u32},
+                     {truth_shape, truth_buffer.view(), u32},
+                     {counts_shape, device_counts.view(), u32}, classes);
     recorder.end();
     recorder.submit();
     pending_pixels += truth_values.size();

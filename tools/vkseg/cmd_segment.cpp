@@ -38,12 +38,9 @@ int cmd_segment(const std::vector<std::string>& arguments) {
                   {"--overlay", "--json", "--force"});
   if (args.positional().size() < 2) {
     throw Error("segment: usage: vkseg segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] "
-                "[--json] [--device N] [--force]");
+                "[--precision fp32|fp16] [--json] [--device N] [--force]");
   }
-  const std::string precision = args.value_or("--precision", "fp32");
-  if (precision != "fp32") {
-    throw Error(fmt::format("segment: --precision {} is not available; fp32 is", precision));
-  }
+  const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
   const fs::path out_dir = args.value("-o") ? *args.value("-o") : args.value_or("--output-dir", ".");
   float alpha = 0.5f;
   if (auto a = args.value("--alpha")) {
@@ -75,7 +72,7 @@ int cmd_segment(const std::vector<std::string>& arguments) {
     throw Error(fmt::format("segment: {} classes do not fit an 8-bit PNG", model.classes().size()));
   }
   Context context(context_options(args));
-  Network network(context, model);
+  Network network(context, model, precision);
   Segmenter segmenter(network);
   std::vector<std::array<uint8_t, 3>> palette;
   for (const ClassInfo& c : model.classes()) palette.push_back(c.rgb);
