@@ -125,6 +125,12 @@ TEST(ModelFile, RefusesGraphsThatCannotRun) {
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0]["groups"] = 3; });
   }), "groups");
+  EXPECT_CONTAINS(load_error([](auto& f) {  // 2^32 + 3 must not wrap to a valid 3
+    edit_graph(f, [](auto& g) { g["nodes"][0]["kernel"] = {4294967299ull, 3}; });
+  }), "outside");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["groups"] = 4294967297ull; });
+  }), "groups");
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0]["kernel"] = {5, 5}; });
   }), "kernel");

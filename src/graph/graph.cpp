@@ -28,13 +28,14 @@ Pair read_pair(const nlohmann::json& j, const char* key, const std::string& node
   if (!v.is_array() || v.size() != 2 || !v[0].is_number_unsigned() || !v[1].is_number_unsigned()) {
     fail(node, fmt::format("'{}' must be two non-negative integers", key));
   }
-  Pair p{v[0].get<uint32_t>(), v[1].get<uint32_t>()};
-  for (uint32_t x : p) {
-    if (x < min_value || x > max_value) {
-      fail(node, fmt::format("'{}' value {} is outside [{}, {}]", key, x, min_value, max_value));
+  // Range-checked as 64-bit values, before narrowing (2^32 + 3 must not pass as 3).
+  for (const auto& x : v) {
+    if (x.get<uint64_t>() < min_value || x.get<uint64_t>() > max_value) {
+      fail(node, fmt::format("'{}' value {} is outside [{}, {}]", key, x.get<uint64_t>(),
+                             min_value, max_value));
     }
   }
-  return p;
+  return Pair{v[0].get<uint32_t>(), v[1].get<uint32_t>()};
 }
 
 void check_weights(const Node& n, const WeightShapes& weights) {

@@ -62,9 +62,11 @@ std::vector<ClassInfo> parse_classes(const nlohmann::json& j) {
     const auto& rgb = c.at("color");
     if (!rgb.is_array() || rgb.size() != 3) throw Error("a class colour needs 3 values");
     for (int i = 0; i < 3; ++i) {
-      const int v = rgb[i].get<int>();
-      if (v < 0 || v > 255) throw Error("class colour values must be 0..255");
-      info.rgb[i] = uint8_t(v);
+      // Range-checked before any narrowing: get<int>() of 1e20 is undefined behaviour.
+      if (!rgb[i].is_number_unsigned() || rgb[i].get<uint64_t>() > 255) {
+        throw Error("class colour values must be 0..255");
+      }
+      info.rgb[i] = uint8_t(rgb[i].get<uint64_t>());
     }
     classes.push_back(std::move(info));
   }

@@ -4,10 +4,12 @@
 #include <png.h>
 #include <stb/stb_image.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 
 #include "io/file_io.hpp"
 
@@ -20,6 +22,32 @@ void check_size(uint64_t width, uint64_t height) {
   if (width * height > max_image_pixels()) {
     throw Error(fmt::format("{}x{} pixels exceed the limit of {} (set VKSEG_MAX_IMAGE_PIXELS to "
                             "raise it)", width, height, max_image_pixels()));
+  }
+}
+
+// stb_image 2.27 (Debian 12's libstb) fills a JPEG Huffman table without checking that the
+// table's 16 code counts add up to at most 256 symbols, and writes past the table when they add
+// up to more (upstream fixed it in 2.28). Walks the marker segments as stb does and refuses such a
+// table before stb sees it.
+void check_jpeg_huffman_tables(std::span<const uint8_t> jpeg) {
+  const auto byte_at = [&](size_t i) -> uint32_t { return i < jpeg.size() ? jpeg[i] : 0; };
+  size_t at = 0;
+  while (at + 1 < jpeg.size()) {
+    const uint32_t marker = jpeg[at + 1];
+    // Entropy-coded bytes, stuffed 0xff00, fill bytes, and the markers without a segment (SOI).
+    if (jpeg[at] != 0xff || marker == 0x00 || marker == 0xff || (marker >= 0xd0 && marker <= 0xd9)) {
+      ++at;
+      continue;
+    }
+    const size_t segment_end = at + 2 + (byte_at(at + 2) << 8 | byte_at(at + 3));
+    // Like stb, read tables while the segment has room for one, even if it then runs past.
+    for (size_t table = at + 4; marker == 0xc4 && table < segment_end;) {
+      uint32_t symbols = 0;
+      for (size_t i = 1; i <= 16; ++i) symbols += byte_at(table + i);
+      if (symbols > 256) throw Error("corrupt JPEG: a Huffman table with more than 256 codes");
+      table += 17 + symbols;
+    }
+    at = std::max(segment_end, at + 2);
   }
 }
 
@@ -109,6 +137,7 @@ Image read_image(const std::string& path) {
       };
       check_size(be32(16), be32(20));
     }
+    if (header[0] == 0xff) check_jpeg_huffman_tables(read_file(path));  // stb: "ff+ d8" is JPEG
     std::rewind(file.get());
     int width = 0, height = 0, channels = 0;
     // The header alone first, so a hostile size is refused before any allocation.

@@ -96,6 +96,9 @@ Json parse_header_json(std::span<const uint8_t> text) {
     header = Json::parse(text.begin(), text.end(), reject_duplicates);
   } catch (const Json::parse_error& e) {
     throw Error(fmt::format("header is not valid JSON (error at header byte {})", e.byte));
+  } catch (const Json::out_of_range&) {
+    // A number beyond double's range ("1e400") is not a parse_error to nlohmann::json.
+    throw Error("header is not valid JSON (a number out of range)");
   }
   if (!duplicate.empty()) throw Error(fmt::format("header names '{}' twice", duplicate));
   if (!header.is_object()) throw Error("header is not a JSON object");

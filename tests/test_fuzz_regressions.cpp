@@ -1,0 +1,88 @@
+// Inputs the fuzzers (tests/fuzz, scripts/fuzz.sh) found to crash a reader, minimised, so the
+// fixes stay fixed: each must now end in a one-line vkseg::Error.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkpoint_fixtures.hpp"
+#include "graph/model_data.hpp"
+#include "io/image.hpp"
+#include "io/safetensors.hpp"
+#include "vkseg/error.hpp"
+#include "vkseg/model.hpp"
+
+namespace vkseg::test {
+namespace {
+
+using namespace std::string_literals;  // the inputs hold NUL bytes
+
+std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
+
+// The message of the Error `body` throws; fails the test if it throws nothing.
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "the input was accepted";
+  return {};
+}
+
+// fuzz_safetensors: nlohmann::json reports a number beyond double's range as out_of_range, not
+// parse_error, and it escaped the reader as a foreign exception.
+TEST(FuzzRegressions, SafetensorsHeaderNumberOutOfRange) {
+  const std::vector<uint8_t> file = bytes_of("\x0a\0\0\0\0\0\0\0" "5001e08800"s);
+  EXPECT_NE(error_of([&] { io::parse_safetensors_layout(file); }).find("not valid JSON"),
+            std::string::npos);
+}
+
+// fuzz_image: a JPEG Huffman table whose code counts add up to 257 made stb_image 2.27 write past
+// the table (UBSan: index 257 out of bounds for 'stbi_uc[257]'), in stbi_info already.
+TEST(FuzzRegressions, JpegHuffmanTableWithTooManyCodes) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "dht.jpg").string();
+  write_bytes(path, bytes_of("\xff\xd8\xff\xc4\x00\x13\x00\xff\x02"s + std::string(14, '\0')));
+  EXPECT_NE(error_of([&] { io::read_image(path); }).find("more than 256 codes"),
+            std::string::npos);
+  // Fill bytes before SOI still make a JPEG to stb.
+  write_bytes(path, bytes_of("\xff\xff\xd8\xff\xc4\x00\x13\x00\xff\x02"s + std::string(14, '\0')));
+  EXPECT_NE(error_of([&] { io::read_image(path); }).find("more than 256 codes"),
+            std::string::npos);
+}
+
+// fuzz_model (UBSan, float-cast-overflow): a class colour of 1e20 was converted to int before the
+// 0..255 check, and 4294967297 wrapped around to 1 and was accepted.
+TEST(FuzzRegressions, ModelClassColourBeyondInt) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "colour.vkseg").string();
+  detail::ModelData model;  // one 1x1 convolution, 3 channels to 2 classes
+  model.arch = "test";
+  model.graph.input = "image";
+  graph::Node conv;
+  conv.name = conv.output = "score";
+  conv.op = graph::OpKind::Conv2d;
+  conv.inputs = {"image"};
+  conv.weight = "score.weight";
+  model.graph.nodes = {conv};
+  model.graph.outputs = {"score"};
+  model.weights["score.weight"] = {{2, 3, 1, 1}, std::vector<float>(6, 0.5f)};
+  model.classes = detail::default_classes(2);
+  for (const char* red : {"1e20", "4294967297"}) {
+    detail::save_model(model, path);
+    io::SafetensorsFile file = io::read_safetensors(path);
+    file.metadata["classes"] = fmt::format(
+        R"([{{"name":"a","color":[{},0,0]}},{{"name":"b","color":[0,0,0]}}])", red);
+    io::write_safetensors(path, file.tensors, file.metadata);
+    EXPECT_NE(error_of([&] { Model::load(path); }).find("class colour values must be 0..255"),
+              std::string::npos)
+        << red;
+  }
+}
+
+}  // namespace
+}  // namespace vkseg::test
