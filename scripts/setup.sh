@@ -9,8 +9,8 @@ packages=(
   cmake ninja-build g++ pkg-config
   libvulkan-dev glslc glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libvkfft-dev
-  python3-torch python3-torchvision python3-numpy
+  libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libpng-dev libvkfft-dev
+  python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do
