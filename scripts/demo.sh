@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs, builds and shows what vkseg sees: the Vulkan devices and their features.
+# Installs what is needed, builds, and segments a sample image with the bundled demo model:
+# writes demo-output/sample_0_mask.png (palette PNG) and demo-output/sample_0_overlay.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
-build/vkseg devices
+mkdir -p demo-output
+build/vkseg segment weights/demo/demo_fcn8s.vkseg weights/demo/samples/sample_0.png \
+  -o demo-output --overlay --force
+echo "demo: wrote demo-output/sample_0_mask.png and demo-output/sample_0_overlay.png"
