@@ -135,6 +135,13 @@ TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
                   .arch(),
               variant);
   }
+  // torchvision's VGG16 classifier, in its own naming only.
+  std::string reference;
+  for (const std::string ext : {".pth", ".legacy.pth", ".safetensors"}) {
+    const std::string bytes = file_bytes(convert("vgg16" + ext, "vgg16" + ext + ".vkseg"));
+    if (reference.empty()) reference = bytes;
+    EXPECT_TRUE(bytes == reference) << "vgg16" << ext << " converts to a different model";
+  }
 }
 
 TEST(FcnConvert, Fp16WeightsKeepTheLabels) {

@@ -264,7 +264,10 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
   std::vector<Layer> layers = group_layers(tensors);
   detail::ModelData model;
   GraphBuilder b(model);
-  const bool linear_head = layers.size() >= 14 && layers[13].weight.shape.size() == 2;
+  // A classifier's fully connected layers (rank-2 weights) mark a VGG16, wherever they sort.
+  const bool linear_head = std::any_of(layers.begin(), layers.end(), [](const Layer& l) {
+    return l.weight.shape.size() == 2;
+  });
   if (arch == "vgg16" || (arch == "auto" && linear_head)) {
     const auto pooled = add_backbone(b, layers, false, false, model.input_channels);
     add_vgg16_classifier(b, layers, pooled[4]);
