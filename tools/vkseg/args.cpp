@@ -69,6 +69,15 @@ ContextOptions context_options(const Args& args) {
   return options;
 }
 
+float parse_number(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const float value = std::strtof(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value)) {
+    throw Error(fmt::format("{}: '{}' is not a number", option, text));
+  }
+  return value;
+}
+
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {
   std::array<float, 3> out{};
   size_t start = 0;
@@ -77,12 +86,7 @@ std::array<float, 3> parse_triple(const std::string& option, const std::string& 
     if ((i < 2) != (comma != std::string::npos)) {
       throw Error(fmt::format("{} takes three comma-separated numbers, not '{}'", option, text));
     }
-    const std::string part = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    char* end = nullptr;
-    out[i] = std::strtof(part.c_str(), &end);
-    if (part.empty() || *end != '\0' || !std::isfinite(out[i])) {
-      throw Error(fmt::format("{}: '{}' is not a number", option, part));
-    }
+    out[i] = parse_number(option, text.substr(start, comma == std::string::npos ? comma : comma - start));
     start = comma + 1;
   }
   return out;

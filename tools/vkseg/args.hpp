@@ -36,6 +36,9 @@ class Args {
 // The device from --device, and the on-disk pipeline cache every command shares.
 ContextOptions context_options(const Args& args);
 
+// Parses one finite number, naming the option in errors.
+float parse_number(const std::string& option, const std::string& text);
+
 // Parses "R,G,B" into three floats.
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text);
 

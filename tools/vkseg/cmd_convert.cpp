@@ -62,7 +62,7 @@ int cmd_convert(const std::vector<std::string>& arguments) {
     }
   }
   if (auto scale = args.value("--scale")) {
-    pre.scale = parse_triple("--scale", *scale + "," + *scale + "," + *scale)[0];
+    pre.scale = parse_number("--scale", *scale);
   }
 
   if (auto names = args.value("--classes")) {

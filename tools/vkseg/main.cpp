@@ -56,10 +56,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return vkseg::cli::cmd_bench(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
-  } catch (const vkseg::Error& e) {
-    fmt::print(stderr, "vkseg: error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // vkseg::Error and the standard library's alike
     fmt::print(stderr, "vkseg: error: {}\n", e.what());
     return 1;
   }
