@@ -36,9 +36,10 @@ std::vector<float> reference_conv2d(const ops::Conv2dParams& p, const ops::Shape
   return y;
 }
 
-constexpr ops::Conv2dVariant k_variants[] = {ops::Conv2dVariant::Auto, ops::Conv2dVariant::Direct,
-                                             ops::Conv2dVariant::Gemm, ops::Conv2dVariant::Pointwise,
-                                             ops::Conv2dVariant::Tiled};
+constexpr ops::Conv2dVariant k_variants[] = {
+    ops::Conv2dVariant::Auto,  ops::Conv2dVariant::Direct, ops::Conv2dVariant::Gemm,
+    ops::Conv2dVariant::Pointwise, ops::Conv2dVariant::Tiled, ops::Conv2dVariant::Im2col,
+    ops::Conv2dVariant::Winograd};
 
 // Runs the layer at `precision` on input x with every variant that supports it (Pointwise only
 // takes 1x1 stride-1 layers).
@@ -51,7 +52,6 @@ void check_conv2d(Precision precision, ops::Conv2dParams p, const ops::Shape& in
   const auto w = rounded(random_floats(ws.count()), precision);
   const auto b = random_floats(p.out_channels);  // fp32 at every precision
   auto dx = device_tensor(in, x, type);
-  auto dw = device_tensor(ws, w, type);
   auto db = device_tensor({1, p.out_channels, 1, 1}, b);
   std::vector<float> expected;
   for (ops::Conv2dVariant variant : k_variants) {
@@ -66,9 +66,25 @@ void check_conv2d(Precision precision, ops::Conv2dParams p, const ops::Shape& in
     const ops::Shape out = conv.output_shape(in);
     ASSERT_EQ(conv.weight_shape(), ws);
     if (expected.empty()) expected = reference_conv2d(p, in, x, w, b, out);
+    auto dw = device_tensor(conv.prepared_weight_shape(), conv.prepare_weights(w),
+                            conv.prepared_weight_type());
     auto dy = device_tensor(out, type);
-    run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
-    EXPECT_TRUE(all_close(read_floats(dy), expected, rel_tol(precision, 1e-4f), 1e-5f));
+    const uint64_t workspace_bytes = conv.workspace_bytes(in);
+    auto workspace = device_tensor({1, 1, 1, uint32_t(std::max<uint64_t>(4, workspace_bytes) / 4)});
+    run([&](vk::Recorder& r) {
+      conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy, workspace_bytes ? &*workspace : nullptr);
+    });
+    // Winograd F(4x4, 3x3) computes each output from transformed sums whose terms cancel: its
+    // fp32 error is bounded by the layer's output scale rather than by each output (cuDNN's
+    // Winograd behaves the same), so it is held to 1e-4 of the largest output; every other
+    // variant to the per-element tolerance.
+    float abs_tol = 1e-5f;
+    if (conv.chosen_variant() == ops::Conv2dVariant::Winograd) {
+      float scale = 0;
+      for (float v : expected) scale = std::max(scale, std::abs(v));
+      abs_tol = std::max(abs_tol, 1e-4f * scale);
+    }
+    EXPECT_TRUE(all_close(read_floats(dy), expected, rel_tol(precision, 1e-4f), abs_tol));
   }
 }
 
@@ -149,6 +165,45 @@ TEST_P(Conv2dAtPrecision, WideLayersWithBlockTails) {
   check_conv2d(precision(), {.in_channels = 4, .out_channels = 130, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
                 .pad_w = 1, .relu = true},
                {1, 4, 12, 12});
+}
+
+TEST_P(Conv2dAtPrecision, PackedGemmVariantsOnRandomWideShapes) {
+  // Im2col and Winograd pad rows to 16, K to 4 and tiles to 4x4: channel counts and sizes that
+  // leave every kind of tail, batches, paddings from none to larger than the kernel, and a
+  // workspace budget that is either the default or small enough to force many chunks.
+  for (int trial = 0; trial < 16; ++trial) {
+    ops::Conv2dParams p{.in_channels = uint32_t(random_int(1, 41)),
+                        .out_channels = uint32_t(random_int(1, 45)), .kernel_h = 3, .kernel_w = 3};
+    p.pad_h = random_int(0, 3);
+    p.pad_w = random_int(0, 3);
+    if (trial % 4 == 3) {  // im2col only: other kernels, strides and dilations
+      p.kernel_h = random_int(1, 7), p.kernel_w = random_int(1, 7);
+      p.stride_h = random_int(1, 3), p.stride_w = random_int(1, 3);
+      p.dilation_h = random_int(1, 2), p.dilation_w = random_int(1, 2);
+    }
+    p.bias = random_int(0, 1);
+    p.relu = random_int(0, 1);
+    p.workspace_budget = trial % 2 ? 4096 : 0;
+    const ops::Shape in{uint32_t(random_int(1, 2)), p.in_channels, uint32_t(random_int(1, 23)),
+                        uint32_t(random_int(1, 23))};
+    if (int(in.h) + 2 * int(p.pad_h) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
+        int(in.w) + 2 * int(p.pad_w) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
+      --trial;
+      continue;
+    }
+    check_conv2d(precision(), p, in);
+  }
+}
+
+TEST_P(Conv2dAtPrecision, PackedGemmVariantsOnVggShapes) {
+  // A VGG16 block (64 channels, 3x3, padding 1) in 4 KiB chunks, and an fc6-like 7x7 kernel over
+  // 64 channels (K = 3136).
+  check_conv2d(precision(), {.in_channels = 64, .out_channels = 64, .kernel_h = 3, .kernel_w = 3,
+                             .pad_h = 1, .pad_w = 1, .relu = true, .workspace_budget = 4096},
+               {1, 64, 18, 21});
+  check_conv2d(precision(), {.in_channels = 64, .out_channels = 24, .kernel_h = 7, .kernel_w = 7,
+                             .relu = true},
+               {1, 64, 9, 8});
 }
 
 TEST_P(Conv2dAtPrecision, WeightsSplitAcrossStorageBindings) {

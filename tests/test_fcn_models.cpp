@@ -13,6 +13,7 @@
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
+#include "ops/conv2d.hpp"
 #include "io/npy.hpp"
 #include "vkseg/model.hpp"
 
@@ -177,7 +178,7 @@ TEST(FcnFp16, LabelsAgreeWithPyTorchFp32) {
   }
 }
 
-TEST(FcnFp16, HalvesWeightAndActivationMemory) {
+TEST(FcnFp16, HalvesActivationAndWeightMemory) {
   if (!context().info().fp16_storage) {
     GTEST_SKIP() << "fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), which "
                  << context().info().name << " does not offer";
@@ -189,8 +190,13 @@ TEST(FcnFp16, HalvesWeightAndActivationMemory) {
   std::cout << fmt::format("  weights {} -> {} bytes, activations {} -> {} bytes\n",
                            fp32.weight_bytes(), fp16.weight_bytes(), s32.activation_bytes(),
                            s16.activation_bytes());
-  // Biases stay fp32 and every tensor is aligned, so a little over half.
-  EXPECT_LT(fp16.weight_bytes(), 0.6 * double(fp32.weight_bytes()));
+  // Biases stay fp32 and every tensor is aligned, so a little over half; Winograd layers keep
+  // their transformed weights in fp32 at every precision (see WinogradConv), so less is saved
+  // where the device runs them.
+  const bool winograd = ops::Conv2d(context(), {.in_channels = 8, .out_channels = 8, .kernel_h = 3,
+                                                .kernel_w = 3})
+                            .chosen_variant() == ops::Conv2dVariant::Winograd;
+  EXPECT_LT(fp16.weight_bytes(), (winograd ? 0.9 : 0.6) * double(fp32.weight_bytes()));
   EXPECT_LT(s16.activation_bytes(), 0.6 * double(s32.activation_bytes()));
   // The host boundary stays fp32: the same input and logits ranges as at fp32.
   EXPECT_EQ(s16.input_range().size, s32.input_range().size);

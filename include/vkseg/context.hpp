@@ -35,6 +35,8 @@ struct DeviceInfo {
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_allocation_bytes = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
+  uint64_t max_texel_buffer_elements = 0;
+  uint64_t min_texel_buffer_offset_alignment = 0;
   uint64_t device_local_bytes = 0;
   bool unified_memory = false;  // a device-local memory type is also host-visible
   bool timestamps = false;      // compute queue writes timestamps

@@ -98,6 +98,9 @@ class Session {
   Shape4 output_shape() const;  // logits
   uint64_t activation_bytes() const;  // the planned arena (2-byte elements at fp16)
   uint64_t naive_activation_bytes() const;  // every activation in its own buffer, for comparison
+  // Scratch memory of the layers that need one (im2col and Winograd convolutions), shared by
+  // them and bounded by chunking, whatever the input size.
+  uint64_t workspace_bytes() const;
 
   // NCHW float32 in, NCHW float32 logits out (sizes from input_shape() / output_shape()), at
   // either precision.
@@ -133,6 +136,13 @@ class Session {
   // GPU time of each layer in the last run, from timestamp queries (empty where the device
   // writes no timestamps).
   std::vector<LayerTime> last_run_times() const;
+  struct KernelTime {
+    std::string layer;   // as in LayerTime
+    std::string kernel;  // the shader (e.g. winograd_input, gemm_packed, conv2d_gemm)
+    double milliseconds;
+  };
+  // GPU time of every dispatch in the last run, in order: the profile behind last_run_times().
+  std::vector<KernelTime> last_kernel_times() const;
 
  private:
   std::unique_ptr<detail::SessionState> state_;

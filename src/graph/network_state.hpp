@@ -25,8 +25,10 @@ struct NetworkState {
   Precision precision;
   std::vector<Operator> operators;  // one per graph node
   vk::Buffer weights;               // every weight tensor, uploaded once
-  // Convolution weights in the storage type, biases in fp32.
+  // Weights in the storage type, biases in fp32, by name; convolution weights as their layer's
+  // variant reads them (Conv2d::prepare_weights) by node index instead.
   std::map<std::string, ops::Tensor> weight_tensors;
+  std::map<size_t, ops::Tensor> conv_weights;
   ops::Argmax argmax;
   std::optional<ops::Convert> convert;  // fp16: to and from the fp32 input and logits
 };

@@ -22,6 +22,7 @@ struct SessionState {
   std::vector<Session::Layer> layers;
   uint64_t naive_bytes = 0;
   vk::Buffer arena;
+  vk::Buffer workspace;  // scratch of the layers that need one, used by one layer at a time
   vk::Buffer labels;
   ops::Tensor input, logits, label_map;  // input and logits are fp32 at every precision
   std::unique_ptr<vk::Recorder> recorder;
@@ -36,8 +37,11 @@ using detail::Operator;
 using graph::Node;
 using graph::OpKind;
 
+// Of every tensor offset, so that any tensor can be bound as a storage or a texel buffer.
 uint64_t storage_alignment(const Context& context) {
-  return std::max<uint64_t>(256, context.info().min_storage_buffer_offset_alignment);
+  const DeviceInfo& info = context.info();
+  return std::max<uint64_t>({256, info.min_storage_buffer_offset_alignment,
+                             info.min_texel_buffer_offset_alignment});
 }
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -117,17 +121,18 @@ ops::Shape infer_shape(const Node& n, const Operator& op, const std::vector<ops:
   throw Error("internal error: unknown op");
 }
 
-void record_node(vk::Recorder& r, const Node& n, const Operator& op, const NetworkState& net,
-                 const std::vector<ops::Tensor>& in, const ops::Tensor& out) {
+void record_node(vk::Recorder& r, size_t index, const Node& n, const Operator& op,
+                 const NetworkState& net, const std::vector<ops::Tensor>& in,
+                 const ops::Tensor& out, const ops::Tensor& workspace) {
   switch (n.op) {
     case OpKind::Conv2d:
     case OpKind::ConvTranspose2d: {
-      const ops::Tensor& w = net.weight_tensors.at(n.weight);
       const ops::Tensor* b = n.bias.empty() ? nullptr : &net.weight_tensors.at(n.bias);
       if (n.op == OpKind::Conv2d) {
-        std::get<ops::Conv2d>(op).record(r, in[0], w, b, out);
+        std::get<ops::Conv2d>(op).record(r, in[0], net.conv_weights.at(index), b, out, &workspace);
       } else {
-        std::get<ops::ConvTranspose2d>(op).record(r, in[0], w, b, out);
+        std::get<ops::ConvTranspose2d>(op).record(r, in[0], net.weight_tensors.at(n.weight), b,
+                                                  out);
       }
       return;
     }
@@ -166,7 +171,7 @@ Precision supported(const Context& context, Precision precision) {
 }  // namespace
 
 Network::Network(Context& context, const Model& model, Precision precision)
-    : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {},
+    : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {}, {},
                               ops::Argmax(context, precision), std::nullopt}) {
   if (precision == Precision::Fp16) state_->convert.emplace(context);
   const detail::ModelData& data = *model.data();
@@ -180,37 +185,61 @@ Network::Network(Context& context, const Model& model, Precision precision)
     }
   }
   // One buffer, one upload, every tensor at an aligned offset: weights in the storage type
-  // (converted to fp16 here for an fp16 network), biases in fp32.
+  // (converted to fp16 here for an fp16 network), biases in fp32, each convolution's weights as
+  // its variant reads them. Sizes first; then each tensor is written into the blob in turn.
   const uint64_t alignment = storage_alignment(context);
+  const ops::DType storage = ops::storage_type(precision);
   uint64_t total = 0;
+  auto place = [&](const ops::Shape& shape, ops::DType type) {
+    const ops::Tensor t{shape, {VK_NULL_HANDLE, total, shape.bytes(type)}, type};
+    total = align_up(total + shape.bytes(type), alignment);
+    return t;
+  };
+  std::set<std::string> conv_weights;
+  for (size_t i = 0; i < data.graph.nodes.size(); ++i) {
+    const Node& n = data.graph.nodes[i];
+    if (n.op != OpKind::Conv2d) continue;
+    const auto& conv = std::get<ops::Conv2d>(state_->operators[i]);
+    state_->conv_weights[i] = place(conv.prepared_weight_shape(), conv.prepared_weight_type());
+    conv_weights.insert(n.weight);
+  }
   for (const auto& [name, w] : data.weights) {
-    ops::Shape shape;
+    if (conv_weights.count(name)) continue;
+    ops::Shape shape{1, uint32_t(w.values.size()), 1, 1};
     if (w.shape.size() == 4) {
       shape = {uint32_t(w.shape[0]), uint32_t(w.shape[1]), uint32_t(w.shape[2]),
                uint32_t(w.shape[3])};
-    } else {
-      shape = {1, uint32_t(w.values.size()), 1, 1};
     }
-    const ops::DType type = biases.count(name) ? ops::DType::F32 : ops::storage_type(precision);
-    state_->weight_tensors[name] = {shape, {VK_NULL_HANDLE, total, shape.bytes(type)}, type};
-    total = align_up(total + shape.bytes(type), alignment);
+    state_->weight_tensors[name] = place(shape, biases.count(name) ? ops::DType::F32 : storage);
   }
   std::vector<char> blob(std::max<uint64_t>(total, 4));
-  for (const auto& [name, w] : data.weights) {
-    const ops::Tensor& t = state_->weight_tensors[name];
+  auto write = [&](const ops::Tensor& t, const std::vector<float>& values) {
     char* dst = blob.data() + t.view.offset;
     if (t.dtype == ops::DType::F16) {
-      for (size_t i = 0; i < w.values.size(); ++i) {
-        const uint16_t h = io::float_to_half(w.values[i]);
+      for (size_t i = 0; i < values.size(); ++i) {
+        const uint16_t h = io::float_to_half(values[i]);
         std::memcpy(dst + 2 * i, &h, 2);
       }
     } else {
-      std::memcpy(dst, w.values.data(), w.values.size() * sizeof(float));
+      std::memcpy(dst, values.data(), values.size() * sizeof(float));
+    }
+  };
+  for (auto& [index, t] : state_->conv_weights) {
+    const Node& n = data.graph.nodes[index];
+    try {
+      write(t, std::get<ops::Conv2d>(state_->operators[index])
+                   .prepare_weights(data.weights.at(n.weight).values));
+    } catch (const Error& e) {
+      throw Error(fmt::format("layer '{}': {}", n.name, e.what()));
     }
   }
+  for (const auto& [name, t] : state_->weight_tensors) write(t, data.weights.at(name).values);
   state_->weights = vk::Buffer(context, blob.size());
   vk::upload(context, state_->weights, 0, blob.data(), blob.size());
   for (auto& [name, t] : state_->weight_tensors) {
+    t.view = state_->weights.view(t.view.offset, t.view.size);
+  }
+  for (auto& [index, t] : state_->conv_weights) {
     t.view = state_->weights.view(t.view.offset, t.view.size);
   }
 }
@@ -241,6 +270,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   std::vector<graph::Lifetime> lifetimes{
       {g.input, s.input_shape.bytes(type), first_node - 1, first_node - 1}};
   std::vector<ops::Shape> shapes{s.input_shape};
+  uint64_t workspace_bytes = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     std::vector<ops::Shape> in;
@@ -252,6 +282,10 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     ops::Shape out;
     try {
       out = infer_shape(n, net.operators[i], in);
+      if (n.op == OpKind::Conv2d) {
+        workspace_bytes = std::max(
+            workspace_bytes, std::get<ops::Conv2d>(net.operators[i]).workspace_bytes(in[0]));
+      }
     } catch (const Error& e) {
       throw Error(fmt::format("layer '{}' at input {}x{}: {}", n.name, height, width, e.what()));
     }
@@ -279,6 +313,8 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   Context& ctx = net.context;
   const graph::MemoryPlan plan = graph::plan_memory(lifetimes, storage_alignment(ctx));
   s.arena = vk::Buffer(ctx, plan.arena_bytes);
+  s.workspace = vk::Buffer(ctx, std::max<uint64_t>(workspace_bytes, 16));
+  const ops::Tensor workspace{{1, 1, 1, 1}, s.workspace.view(), ops::DType::F32};
   std::vector<ops::Tensor> tensors;
   for (size_t t = 0; t < all_shapes.size(); ++t) {
     const uint64_t bytes = all_shapes[t].bytes(all_types[t]);
@@ -304,7 +340,8 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     std::vector<ops::Tensor> in;
     for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
     s.recorder->set_scope(n.name);
-    record_node(*s.recorder, n, net.operators[i], net, in, tensors[index.at(n.output)]);
+    record_node(*s.recorder, i, n, net.operators[i], net, in, tensors[index.at(n.output)],
+                workspace);
   }
   if (fp16) {
     s.recorder->set_scope("logits_to_fp32");
@@ -323,6 +360,7 @@ Session& Session::operator=(Session&&) noexcept = default;
 Shape4 Session::input_shape() const { return to_shape4(state_->input_shape); }
 Shape4 Session::output_shape() const { return to_shape4(state_->output_shape); }
 uint64_t Session::activation_bytes() const { return state_->arena.size(); }
+uint64_t Session::workspace_bytes() const { return state_->workspace.size(); }
 uint64_t Session::naive_activation_bytes() const { return state_->naive_bytes; }
 
 const std::vector<Session::Layer>& Session::layers() const { return state_->layers; }
@@ -332,6 +370,14 @@ std::vector<Session::LayerTime> Session::last_run_times() const {
   for (const vk::DispatchTime& t : state_->recorder->timings()) {
     if (result.empty() || result.back().name != t.scope) result.push_back({t.scope, 0.0});
     result.back().milliseconds += t.milliseconds;
+  }
+  return result;
+}
+
+std::vector<Session::KernelTime> Session::last_kernel_times() const {
+  std::vector<KernelTime> result;
+  for (const vk::DispatchTime& t : state_->recorder->timings()) {
+    result.push_back({t.scope, t.label, t.milliseconds});
   }
   return result;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/dispatch.hpp"
+#include "ops/packed_gemm.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -121,10 +122,27 @@ uint32_t pixels_per_invocation(uint32_t row) {
 
 uint32_t round_up(uint32_t v, uint32_t m) { return ceil_div(v, m) * m; }
 
+bool packed_fits(const Context& context, uint64_t weight_texels) {
+  return PackedGemm::supported(context) &&
+         weight_texels <= context.info().max_texel_buffer_elements;
+}
+
+uint64_t im2col_weight_texels(const Conv2dParams& p) {
+  return PackedGemm::a_texels(p.out_channels, p.in_channels * p.kernel_h * p.kernel_w);
+}
+
+uint64_t winograd_weight_texels(const Conv2dParams& p) {
+  return 36 * PackedGemm::a_texels(p.out_channels, p.in_channels);
+}
+
 Conv2dVariant auto_variant(const Context& context, const Conv2dParams& p) {
   const DeviceInfo& info = context.info();
   if (p.out_channels / p.groups < 8) return Conv2dVariant::Direct;  // blocks would be mostly idle
   if (info.type != "CPU" && fits(info, k_small_tile)) return Conv2dVariant::Tiled;
+  if (Conv2d::supports(context, p, Conv2dVariant::Winograd) && p.in_channels >= 8) {
+    return Conv2dVariant::Winograd;
+  }
+  if (Conv2d::supports(context, p, Conv2dVariant::Im2col)) return Conv2dVariant::Im2col;
   return is_pointwise(p) ? Conv2dVariant::Pointwise : Conv2dVariant::Gemm;
 }
 
@@ -137,6 +155,8 @@ const char* variant_name(Conv2dVariant variant) {
     case Conv2dVariant::Gemm: return "gemm";
     case Conv2dVariant::Pointwise: return "pointwise";
     case Conv2dVariant::Tiled: return "tiled";
+    case Conv2dVariant::Im2col: return "im2col";
+    case Conv2dVariant::Winograd: return "winograd";
   }
   return "?";
 }
@@ -145,6 +165,10 @@ bool Conv2d::supports(const Context& context, const Conv2dParams& params, Conv2d
   switch (variant) {
     case Conv2dVariant::Pointwise: return is_pointwise(params);
     case Conv2dVariant::Tiled: return fits(context.info(), k_small_tile);
+    case Conv2dVariant::Im2col:
+      return params.groups == 1 && packed_fits(context, im2col_weight_texels(params));
+    case Conv2dVariant::Winograd:
+      return WinogradConv::applies(params) && packed_fits(context, winograd_weight_texels(params));
     default: return true;
   }
 }
@@ -169,6 +193,32 @@ Conv2d::Conv2d(Context& context, const Conv2dParams& params)
   type_ = storage_type(p.precision);
   require_precision(context, "conv2d", p.precision);
   shuffle_weights_ = has_subgroup_shuffle(context);
+  if (variant_ == Conv2dVariant::Im2col) im2col_.emplace(context, p);
+  if (variant_ == Conv2dVariant::Winograd) winograd_.emplace(context, p);
+}
+
+Shape Conv2d::prepared_weight_shape() const {
+  if (im2col_) return {1, 1, 1, uint32_t(im2col_->weight_floats())};
+  if (winograd_) return {1, 1, 1, uint32_t(winograd_->weight_floats())};
+  return weight_shape();
+}
+
+DType Conv2d::prepared_weight_type() const { return winograd_ ? DType::F32 : type_; }
+
+std::vector<float> Conv2d::prepare_weights(const std::vector<float>& weights) const {
+  if (weights.size() != weight_shape().count()) {
+    throw Error(fmt::format("conv2d: {} weights given, the layer has {}", weights.size(),
+                            weight_shape().count()));
+  }
+  if (im2col_) return im2col_->prepare_weights(weights);
+  if (winograd_) return winograd_->prepare_weights(weights);
+  return weights;
+}
+
+uint64_t Conv2d::workspace_bytes(const Shape& input) const {
+  if (im2col_) return im2col_->workspace_bytes(output_shape(input));
+  if (winograd_) return winograd_->workspace_bytes(output_shape(input));
+  return 0;
 }
 
 Shape Conv2d::weight_shape() const {
@@ -192,17 +242,26 @@ Shape Conv2d::output_shape(const Shape& input) const {
 }
 
 void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
-                    const Tensor* bias, const Tensor& output) const {
+                    const Tensor* bias, const Tensor& output, const Tensor* workspace) const {
   require_fits("conv2d", "input", input, type_);
-  require_fits("conv2d", "weight", weight, type_);
+  require_fits("conv2d", "weight", weight, prepared_weight_type());
   require_fits("conv2d", "output", output, type_);
-  require_shape("conv2d", "weight", weight.shape, weight_shape());
+  require_shape("conv2d", "weight", weight.shape, prepared_weight_shape());
   require_shape("conv2d", "output", output.shape, output_shape(input.shape));
   const auto& p = params_;
   if (p.bias) {
     if (!bias) throw Error("conv2d: the layer has a bias but none was given");
     require_fits("conv2d", "bias", *bias, DType::F32);
     require_shape("conv2d", "bias", bias->shape, {1, p.out_channels, 1, 1});
+  }
+  if (im2col_ || winograd_) {
+    if (!workspace) throw Error("conv2d: the layer needs a workspace but none was given");
+    if (im2col_) {
+      im2col_->record(recorder, input, weight, bias, output, *workspace);
+    } else {
+      winograd_->record(recorder, input, weight, bias, output, *workspace);
+    }
+    return;
   }
   const DeviceInfo& info = context_.info();
   const Shape& in = input.shape;
@@ -246,6 +305,8 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
 
   switch (variant_) {
     case Conv2dVariant::Auto:
+    case Conv2dVariant::Im2col:
+    case Conv2dVariant::Winograd:
     case Conv2dVariant::Direct: {
       const auto& pipeline = context_.state().pipeline(
           key("conv2d", k_direct_local_size, {k_direct_oc_block}, sizeof(DirectPush)));

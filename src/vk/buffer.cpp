@@ -35,7 +35,9 @@ Buffer::Buffer(Context& context, VkDeviceSize bytes, MemoryUse use) {
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = size_;
   info.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  if (use == MemoryUse::Device) info.usage |= VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  if (use == MemoryUse::Device) {
+    info.usage |= VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+  }
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(vkCreateBuffer(device_, &info, nullptr, &buffer_), "vkCreateBuffer");
 

@@ -120,6 +120,8 @@ DeviceInfo query_device_info(VkPhysicalDevice physical_device, uint32_t index,
   info.max_storage_buffer_range = limits.maxStorageBufferRange;
   info.max_allocation_bytes = maintenance3.maxMemoryAllocationSize;
   info.min_storage_buffer_offset_alignment = limits.minStorageBufferOffsetAlignment;
+  info.max_texel_buffer_elements = limits.maxTexelBufferElements;
+  info.min_texel_buffer_offset_alignment = limits.minTexelBufferOffsetAlignment;
   info.timestamp_period_ns = limits.timestampPeriod;
 
   VkPhysicalDevice16BitStorageFeatures storage16{

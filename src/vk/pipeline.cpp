@@ -35,12 +35,15 @@ Pipeline create_pipeline(ContextState& state, const PipelineKey& key) {
   Pipeline result;
   result.name = key.shader;
   result.binding_count = key.binding_count;
+  result.texel_bindings = key.texel_bindings;
   result.push_bytes = key.push_bytes;
   std::copy_n(key.specialization.begin(), 3, result.local_size);
 
   std::vector<VkDescriptorSetLayoutBinding> bindings(key.binding_count);
   for (uint32_t i = 0; i < key.binding_count; ++i) {
-    bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    const VkDescriptorType type = key.texel_bindings >> i & 1 ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                              : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    bindings[i] = {i, type, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   }
   VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   if (state.push_descriptor_fn) {

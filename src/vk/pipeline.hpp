@@ -14,8 +14,9 @@ namespace vkseg::vk {
 struct PipelineKey {
   std::string shader;
   std::vector<uint32_t> specialization;
-  uint32_t binding_count = 0;  // storage buffers at bindings 0..n-1 of set 0
+  uint32_t binding_count = 0;  // buffers at bindings 0..n-1 of set 0: storage buffers, except
   uint32_t push_bytes = 0;
+  uint32_t texel_bindings = 0;  // bit i set: binding i is a uniform texel buffer
   auto operator<=>(const PipelineKey&) const = default;
 };
 
@@ -24,6 +25,7 @@ struct Pipeline {
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   uint32_t binding_count = 0;
+  uint32_t texel_bindings = 0;
   uint32_t push_bytes = 0;
   uint32_t local_size[3] = {1, 1, 1};
   std::string name;

@@ -46,6 +46,8 @@ Recorder::~Recorder() { release(); }
 void Recorder::release() {
   VkDevice device = context_.state().device;
   if (queries_) vkDestroyQueryPool(device, queries_, nullptr);
+  for (VkBufferView view : texel_views_) vkDestroyBufferView(device, view, nullptr);
+  texel_views_.clear();
   for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(device, pool, nullptr);
   if (fence_) vkDestroyFence(device, fence_, nullptr);
   if (pool_) vkDestroyCommandPool(device, pool_, nullptr);  // frees cmd_ too
@@ -61,6 +63,8 @@ void Recorder::begin() {
   check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
   for (VkDescriptorPool pool : pools_) vkResetDescriptorPool(s.device, pool, 0);
   pools_used_ = 0;
+  for (VkBufferView view : texel_views_) vkDestroyBufferView(s.device, view, nullptr);
+  texel_views_.clear();
   pending_writes_.clear();
   pending_reads_.clear();
   labels_.clear();
@@ -112,12 +116,13 @@ VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout, uint32_t bi
   ContextState& s = context_.state();
   for (;;) {
     if (pools_used_ == pools_.size()) {
-      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                std::max(k_descriptors_per_pool, binding_count)};
+      const uint32_t count = std::max(k_descriptors_per_pool, binding_count);
+      const VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, count},
+                                            {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, count}};
       VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       info.maxSets = k_sets_per_pool;
-      info.poolSizeCount = 1;
-      info.pPoolSizes = &size;
+      info.poolSizeCount = 2;
+      info.pPoolSizes = sizes;
       VkDescriptorPool pool = VK_NULL_HANDLE;
       check(vkCreateDescriptorPool(s.device, &info, nullptr, &pool), "vkCreateDescriptorPool");
       pools_.push_back(pool);
@@ -134,6 +139,42 @@ VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout, uint32_t bi
     }
     ++pools_used_;  // this pool is full; move on to the next (created above if needed)
   }
+}
+
+uint32_t texel_bytes(VkFormat format) {
+  switch (format) {
+    case VK_FORMAT_R16_SFLOAT: return 2;
+    case VK_FORMAT_R32_SFLOAT: return 4;
+    case VK_FORMAT_R16G16B16A16_SFLOAT: return 8;
+    case VK_FORMAT_R32G32B32A32_SFLOAT: return 16;
+    default: throw Error("internal error: unsupported texel buffer format");
+  }
+}
+
+VkBufferView Recorder::texel_view(const Pipeline& pipeline, const Binding& binding) {
+  const DeviceInfo& info = context_.info();
+  const uint64_t texels = binding.view.size / texel_bytes(binding.texel_format);
+  if (texels > info.max_texel_buffer_elements) {
+    throw VulkanError(fmt::format("'{}' reads {} texels; the device reads at most {} "
+                                  "(try a smaller input size or batch)",
+                                  pipeline.name, texels, info.max_texel_buffer_elements),
+                      int(VK_ERROR_OUT_OF_DEVICE_MEMORY));
+  }
+  if (binding.view.offset % std::max<uint64_t>(1, info.min_texel_buffer_offset_alignment) != 0) {
+    throw Error(fmt::format("internal error: '{}' reads texels at offset {}, not a multiple of "
+                            "{}", pipeline.name, binding.view.offset,
+                            info.min_texel_buffer_offset_alignment));
+  }
+  VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  view_info.buffer = binding.view.buffer;
+  view_info.format = binding.texel_format;
+  view_info.offset = binding.view.offset;
+  view_info.range = texels * texel_bytes(binding.texel_format);
+  VkBufferView view = VK_NULL_HANDLE;
+  check(vkCreateBufferView(context_.state().device, &view_info, nullptr, &view),
+        "vkCreateBufferView");
+  texel_views_.push_back(view);
+  return view;
 }
 
 void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding> bindings,
@@ -157,7 +198,20 @@ void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding>
 
   std::vector<std::pair<Range, bool>> accesses;
   std::vector<VkDescriptorBufferInfo> buffer_infos;
+  std::vector<VkBufferView> views;
+  uint32_t binding_index = 0;
   for (const Binding& b : bindings) {
+    const bool texel = pipeline.texel_bindings >> binding_index++ & 1;
+    if (texel != (b.texel_format != VK_FORMAT_UNDEFINED)) {
+      throw Error(fmt::format("internal error: '{}' binding {} is {}a texel buffer", pipeline.name,
+                              binding_index - 1, texel ? "" : "not "));
+    }
+    if (texel) {
+      views.push_back(texel_view(pipeline, b));
+      buffer_infos.push_back({});
+      accesses.push_back({{b.view.buffer, b.view.offset, b.view.offset + b.view.size}, false});
+      continue;
+    }
     if (b.view.size > info.max_storage_buffer_range) {
       throw VulkanError(fmt::format("'{}' binds {} bytes; the device binds at most {} "
                                     "(try a smaller input size or batch)",
@@ -177,12 +231,17 @@ void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding>
   track(accesses);
 
   std::vector<VkWriteDescriptorSet> writes(buffer_infos.size());
-  for (uint32_t i = 0; i < writes.size(); ++i) {
+  for (uint32_t i = 0, view = 0; i < writes.size(); ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstBinding = i;
     writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &buffer_infos[i];
+    if (pipeline.texel_bindings >> i & 1) {
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      writes[i].pTexelBufferView = &views[view++];
+    } else {
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &buffer_infos[i];
+    }
   }
   ContextState& s = context_.state();
   vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);

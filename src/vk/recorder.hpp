@@ -16,7 +16,13 @@ enum class Access { Read, Write, ReadWrite };
 struct Binding {
   BufferView view;
   Access access = Access::Read;
+  // Set for a uniform texel buffer binding (read as texels of this format), else a storage
+  // buffer.
+  VkFormat texel_format = VK_FORMAT_UNDEFINED;
 };
+
+// Bytes per texel of the texel-buffer formats vkseg binds.
+uint32_t texel_bytes(VkFormat format);
 
 struct DispatchTime {
   std::string scope;  // what set_scope() named when the dispatch was recorded (e.g. a layer)
@@ -62,6 +68,8 @@ class Recorder {
   static bool overlaps(const std::vector<Range>& ranges, const Range& r);
   // Inserts a barrier if the accesses conflict with pending ones, then records them as pending.
   void track(const std::vector<std::pair<Range, bool>>& accesses);
+  // A view of a texel binding, destroyed with the recorded commands.
+  VkBufferView texel_view(const Pipeline& pipeline, const Binding& binding);
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout, uint32_t binding_count);
 
   Context& context_;
@@ -71,6 +79,7 @@ class Recorder {
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t timestamp_capacity_ = 0;
   std::vector<VkDescriptorPool> pools_;
+  std::vector<VkBufferView> texel_views_;  // of the recorded commands
   uint32_t pools_used_ = 0;
   std::vector<Range> pending_writes_;
   std::vector<Range> pending_reads_;

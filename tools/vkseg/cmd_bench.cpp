@@ -63,7 +63,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
 
   for (uint32_t i = 0; i < warmup; ++i) session.run(input.data(), logits.data());
   std::vector<double> wall, gpu;
-  std::map<std::string, std::vector<double>> per_layer;
+  std::map<std::string, std::vector<double>> per_layer, per_kernel;
   for (uint32_t i = 0; i < iters; ++i) {
     const auto start = std::chrono::steady_clock::now();
     session.run(input.data(), logits.data());
@@ -75,7 +75,17 @@ int cmd_bench(const std::vector<std::string>& arguments) {
       total += t.milliseconds;
     }
     if (!per_layer.empty()) gpu.push_back(total);
+    std::map<std::string, double> kernels;
+    for (const Session::KernelTime& t : session.last_kernel_times()) {
+      kernels[t.kernel] += t.milliseconds;
+    }
+    for (const auto& [kernel, ms] : kernels) per_kernel[kernel].push_back(ms);
   }
+  // Shaders by median total time, the largest first: where the time goes.
+  std::vector<std::pair<std::string, double>> kernel_rows;
+  for (const auto& [kernel, times] : per_kernel) kernel_rows.push_back({kernel, stats(times).median});
+  std::sort(kernel_rows.begin(), kernel_rows.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   const Stats gpu_ms = stats(gpu), wall_ms = stats(wall);
   uint64_t total_flops = 0;
   for (const Session::Layer& l : session.layers()) total_flops += l.flops;
@@ -116,11 +126,16 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     j["peak_device_bytes"] = context.peak_device_bytes();
     j["weight_bytes"] = network.weight_bytes();
     j["activation_bytes"] = session.activation_bytes();
+    j["workspace_bytes"] = session.workspace_bytes();
     j["layers_timed_on_device"] = timed;
     j["layers"] = nlohmann::ordered_json::array();
     for (const Row& r : rows) {
       j["layers"].push_back({{"name", r.name}, {"op", r.op}, {"ms", r.ms},
                              {"share", r.ms / layer_sum}, {"gflops", r.gflops}});
+    }
+    j["kernels"] = nlohmann::ordered_json::array();
+    for (const auto& [kernel, ms] : kernel_rows) {
+      j["kernels"].push_back({{"kernel", kernel}, {"ms", ms}, {"share", ms / layer_sum}});
     }
     fmt::print("{}\n", j.dump());
     return 0;
@@ -138,16 +153,23 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   }
   fmt::print("wall time    min {:.2f}  median {:.2f}  max {:.2f} ms  (upload, run, download)\n",
              wall_ms.min, wall_ms.median, wall_ms.max);
-  fmt::print("peak memory  {:.1f} MiB (weights {:.1f}, activations {:.1f})\n",
+  fmt::print("peak memory  {:.1f} MiB (weights {:.1f}, activations {:.1f}, workspace {:.1f})\n",
              double(context.peak_device_bytes()) / (1 << 20),
              double(network.weight_bytes()) / (1 << 20),
-             double(session.activation_bytes()) / (1 << 20));
+             double(session.activation_bytes()) / (1 << 20),
+             double(session.workspace_bytes()) / (1 << 20));
   fmt::print("\n  {:<16} {:<17} {:>10} {:>7} {:>10}\n", "layer", "op", "ms", "share", "GFLOP/s");
   for (const Row& r : rows) {
     fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", r.name, r.op, r.ms,
                100 * r.ms / layer_sum, r.gflops);
   }
   fmt::print("{} of {} layers timed on the device\n", timed, rows.size());
+  if (!kernel_rows.empty()) {
+    fmt::print("\n  {:<34} {:>10} {:>7}\n", "shader", "ms", "share");
+    for (const auto& [kernel, ms] : kernel_rows) {
+      fmt::print("  {:<34} {:>10.3f} {:>6.1f}%\n", kernel, ms, 100 * ms / layer_sum);
+    }
+  }
   return 0;
 }
 

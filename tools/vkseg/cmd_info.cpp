@@ -65,6 +65,8 @@ int cmd_info(const std::vector<std::string>& arguments) {
   fmt::print("weights      {}\n", mib(network.weight_bytes()));
   fmt::print("activations  {} planned ({} if every layer had its own buffer)\n",
              mib(session.activation_bytes()), mib(session.naive_activation_bytes()));
+  fmt::print("workspace    {} (im2col and Winograd scratch, in chunks)\n",
+             mib(session.workspace_bytes()));
   return 0;
 }
 

@@ -1,0 +1,73 @@
+#version 450
+#extension GL_EXT_control_flow_attributes : enable
+// Winograd F(4x4, 3x3) input transform: V = B^T d B for the 6x6 input patch d of every 4x4 output
+// tile, 4 channels at a time, written as the B operand of gemm_packed.comp: for each of the 36
+// positions xi, C/4 x T texels (T tiles of this chunk; channels past C are zero).
+#include "common.glsl"
+
+layout(constant_id = 3) const int PH = 1;
+layout(constant_id = 4) const int PW = 1;
+
+layout(push_constant) uniform Push {
+  uint c, h, w;                      // input channels and size
+  uint tiles_w, tiles_per_image;     // tiles per output row and per image
+  uint t0, tc;                       // tiles of this chunk: t0 .. t0 + tc - 1, over the batch
+  uint c4;                           // ceil(c / 4)
+} p;
+
+layout(binding = 0) uniform samplerBuffer x;  // the input, NCHW (R32F or R16F texels)
+layout(std430, binding = 1) writeonly buffer V { vec4 v[]; };  // [36][C/4][tc]
+
+// One row (or column) of B^T d.
+void transform(inout vec4 d[6]) {
+  const vec4 r0 = 4.0 * d[0] - 5.0 * d[2] + d[4];
+  const vec4 r1 = -4.0 * (d[1] + d[2]) + d[3] + d[4];
+  const vec4 r2 = 4.0 * (d[1] - d[2]) - d[3] + d[4];
+  const vec4 r3 = 2.0 * (d[3] - d[1]) - d[2] + d[4];
+  const vec4 r4 = 2.0 * (d[1] - d[3]) - d[2] + d[4];
+  const vec4 r5 = 4.0 * d[1] - 5.0 * d[3] + d[5];
+  d[0] = r0, d[1] = r1, d[2] = r2, d[3] = r3, d[4] = r4, d[5] = r5;
+}
+
+void main() {
+  const uint i = flat_index();
+  if (i >= p.c4 * p.tc) return;
+  const uint c4 = i / p.tc, tile = i % p.tc;
+  const uint t = p.t0 + tile;
+  const uint image = t / p.tiles_per_image, in_image = t % p.tiles_per_image;
+  const int iy0 = int(in_image / p.tiles_w) * 4 - PH;
+  const int ix0 = int(in_image % p.tiles_w) * 4 - PW;
+
+  vec4 d[6][6];  // [row][column], 4 channels
+  [[unroll]] for (int r = 0; r < 6; ++r) {
+    [[unroll]] for (int s = 0; s < 6; ++s) d[r][s] = vec4(0.0);
+  }
+  [[unroll]] for (int j = 0; j < 4; ++j) {
+    const uint ch = c4 * 4 + j;
+    if (ch >= p.c) break;
+    const uint plane = (image * p.c + ch) * p.h;
+    [[unroll]] for (int r = 0; r < 6; ++r) {
+      const int iy = iy0 + r;
+      if (iy < 0 || iy >= int(p.h)) continue;
+      [[unroll]] for (int s = 0; s < 6; ++s) {
+        const int ix = ix0 + s;
+        if (ix >= 0 && ix < int(p.w)) {
+          d[r][s][j] = texelFetch(x, int((plane + uint(iy)) * p.w + uint(ix))).x;
+        }
+      }
+    }
+  }
+  // Columns of B^T d (transform each column), then rows of (B^T d) B.
+  [[unroll]] for (int s = 0; s < 6; ++s) {
+    vec4 col[6];
+    [[unroll]] for (int r = 0; r < 6; ++r) col[r] = d[r][s];
+    transform(col);
+    [[unroll]] for (int r = 0; r < 6; ++r) d[r][s] = col[r];
+  }
+  const uint stride = p.c4 * p.tc;
+  [[unroll]] for (int r = 0; r < 6; ++r) {
+    vec4 row[6] = d[r];
+    transform(row);
+    [[unroll]] for (int s = 0; s < 6; ++s) v[(r * 6 + s) * stride + c4 * p.tc + tile] = row[s];
+  }
+}

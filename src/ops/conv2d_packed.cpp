@@ -1,0 +1,231 @@
+#include "ops/conv2d_packed.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "ops/dispatch.hpp"
+#include "vk/context_state.hpp"
+
+namespace vkseg::ops {
+
+namespace {
+
+struct Im2colPush {
+  uint32_t c, h, w, ow, image, col0, n, k, k4;
+};
+struct WinogradPush {
+  uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
+};
+
+VkFormat activation_format(Precision precision) {
+  return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+}
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+uint64_t workspace_alignment(const DeviceInfo& info) {
+  return std::max<uint64_t>({256, info.min_storage_buffer_offset_alignment,
+                             info.min_texel_buffer_offset_alignment});
+}
+
+// How many of `total` units of `unit_bytes` each one chunk takes: what fits the budget and
+// `max_texels` texels of `unit_texels` each (at least one).
+uint32_t units_per_chunk(uint64_t budget, uint64_t unit_bytes, uint64_t unit_texels,
+                         uint64_t max_texels, uint32_t total) {
+  if (budget == 0) budget = k_conv_workspace_budget;
+  uint64_t n = std::max<uint64_t>(1, budget / unit_bytes);
+  n = std::min<uint64_t>(n, std::max<uint64_t>(1, max_texels / unit_texels));
+  return uint32_t(std::min<uint64_t>(n, total));
+}
+
+// A readable error for fits/shapes, as Conv2d::record's own checks phrase them.
+void require_workspace(const Tensor& workspace, uint64_t bytes) {
+  if (workspace.view.size < bytes) {
+    throw Error(fmt::format("conv2d: the workspace holds {} bytes, the layer needs {}",
+                            workspace.view.size, bytes));
+  }
+}
+
+// Winograd F(4x4, 3x3) weight transform G g G^T of one 3x3 kernel, in double precision.
+std::array<double, 36> winograd_kernel(const float* g) {
+  static constexpr double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  double gg[6][3];  // G g
+  for (int i = 0; i < 6; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+    }
+  }
+  std::array<double, 36> u;
+  for (int i = 0; i < 6; ++i) {
+    for (int j = 0; j < 6; ++j) {
+      u[i * 6 + j] = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// im2col
+
+Im2colConv::Im2colConv(Context& context, const Conv2dParams& params)
+    : context_(context), params_(params),
+      gemm_(context, params.precision, params.precision, params.bias, params.relu, false),
+      k_(params.in_channels * params.kernel_h * params.kernel_w) {}
+
+uint64_t Im2colConv::weight_floats() const {
+  return PackedGemm::a_texels(params_.out_channels, k_) * 4;
+}
+
+std::vector<float> Im2colConv::prepare_weights(const std::vector<float>& weights) const {
+  std::vector<float> packed(weight_floats());
+  PackedGemm::pack_a(weights.data(), params_.out_channels, k_, packed.data());
+  return packed;
+}
+
+uint32_t Im2colConv::columns_per_chunk(const Shape& output) const {
+  const uint32_t k4 = texels4(k_);
+  return units_per_chunk(params_.workspace_budget, uint64_t(k4) * 16, k4, context_.info().max_texel_buffer_elements,
+                         output.h * output.w);
+}
+
+uint64_t Im2colConv::workspace_bytes(const Shape& output) const {
+  return uint64_t(texels4(k_)) * 16 * columns_per_chunk(output);
+}
+
+void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
+                        const Tensor* bias, const Tensor& output, const Tensor& workspace) const {
+  const auto& p = params_;
+  require_workspace(workspace, workspace_bytes(output.shape));
+  const Shape& in = input.shape;
+  const Shape& o = output.shape;
+  const uint32_t k4 = texels4(k_), hw = o.h * o.w, chunk = columns_per_chunk(o);
+  const vk::Pipeline& pack = context_.state().pipeline(
+      {"im2col_pack",
+       {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+        p.dilation_h, p.dilation_w},
+       2, sizeof(Im2colPush), 0b01});
+  for (uint32_t image = 0; image < o.n; ++image) {
+    for (uint32_t col0 = 0; col0 < hw; col0 += chunk) {
+      const uint32_t n = std::min(chunk, hw - col0);
+      const vk::BufferView packed{workspace.view.buffer, workspace.view.offset,
+                                  uint64_t(k4) * n * 16};
+      const Im2colPush push{in.c, in.h, in.w, o.w, image * in.c * in.h * in.w, col0, n, k_, k4};
+      const FlatGrid grid = flat_grid(context_.info(), uint64_t(k4) * n);
+      recorder.dispatch(pack,
+                        {{input.view, vk::Access::Read, activation_format(p.precision)},
+                         {packed, vk::Access::Write}},
+                        &push, sizeof push, grid.x, grid.y, 1, "im2col_pack");
+      PackedGemmDims d;
+      d.m = o.c, d.n = n, d.k4 = k4;
+      d.out_row = hw;
+      d.out_offset = image * o.c * hw + col0;
+      gemm_.record(recorder, weight.view, packed, bias ? &bias->view : nullptr, output.view, d);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3)
+
+WinogradConv::WinogradConv(Context& context, const Conv2dParams& params)
+    : context_(context), params_(params),
+      gemm_(context, Precision::Fp32, params.precision, false, false, true) {}
+
+bool WinogradConv::applies(const Conv2dParams& p) {
+  return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 &&
+         p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1;
+}
+
+uint64_t WinogradConv::weight_floats() const {
+  return 36 * PackedGemm::a_texels(params_.out_channels, params_.in_channels) * 4;
+}
+
+std::vector<float> WinogradConv::prepare_weights(const std::vector<float>& weights) const {
+  const uint32_t oc = params_.out_channels, c = params_.in_channels;
+  // U[xi] = (G g G^T)[xi] as an oc x c matrix per position, each packed as GEMM operand A.
+  std::vector<float> u(uint64_t(36) * oc * c);
+  for (uint32_t o = 0; o < oc; ++o) {
+    for (uint32_t i = 0; i < c; ++i) {
+      const auto t = winograd_kernel(&weights[(uint64_t(o) * c + i) * 9]);
+      for (int xi = 0; xi < 36; ++xi) u[(uint64_t(xi) * oc + o) * c + i] = float(t[xi]);
+    }
+  }
+  const uint64_t per_xi = PackedGemm::a_texels(oc, c) * 4;
+  std::vector<float> packed(36 * per_xi);
+  for (int xi = 0; xi < 36; ++xi) {
+    PackedGemm::pack_a(&u[uint64_t(xi) * oc * c], oc, c, &packed[xi * per_xi]);
+  }
+  return packed;
+}
+
+WinogradConv::Chunking WinogradConv::chunking(const Shape& o) const {
+  Chunking ch{};
+  ch.tiles_w = ceil_div(o.w, 4);
+  ch.tiles_per_image = ch.tiles_w * ceil_div(o.h, 4);
+  ch.total = ch.tiles_per_image * o.n;
+  const uint32_t c4 = texels4(params_.in_channels), oc4 = texels4(params_.out_channels);
+  ch.per_chunk = units_per_chunk(params_.workspace_budget, 36 * 16 * uint64_t(c4 + oc4), 36 * uint64_t(std::max(c4, oc4)),
+                                 context_.info().max_texel_buffer_elements, ch.total);
+  ch.v_bytes = 36 * 16 * uint64_t(c4) * ch.per_chunk;
+  ch.m_offset = align_up(ch.v_bytes, workspace_alignment(context_.info()));
+  ch.m_bytes = 36 * 16 * uint64_t(oc4) * ch.per_chunk;
+  return ch;
+}
+
+uint64_t WinogradConv::workspace_bytes(const Shape& output) const {
+  const Chunking ch = chunking(output);
+  return ch.m_offset + ch.m_bytes;
+}
+
+void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
+                          const Tensor* bias, const Tensor& output,
+                          const Tensor& workspace) const {
+  const auto& p = params_;
+  require_workspace(workspace, workspace_bytes(output.shape));
+  const Shape& in = input.shape;
+  const Shape& o = output.shape;
+  const Chunking ch = chunking(o);
+  const uint32_t c4 = texels4(p.in_channels), oc4 = texels4(p.out_channels);
+  const DeviceInfo& info = context_.info();
+  const vk::Pipeline& transform_in = context_.state().pipeline(
+      {"winograd_input", {k_flat_local_size, 1, 1, p.pad_h, p.pad_w}, 2, sizeof(WinogradPush),
+       0b01});
+  const vk::Pipeline& transform_out = context_.state().pipeline(
+      {shader_variant(context_, "conv2d", "winograd_output", p.precision),
+       {k_flat_local_size, 1, 1, p.bias, p.relu}, 3, sizeof(WinogradPush), 0b001});
+  const uint64_t a_batch = PackedGemm::a_texels(p.out_channels, p.in_channels);
+  for (uint32_t t0 = 0; t0 < ch.total; t0 += ch.per_chunk) {
+    const uint32_t tc = std::min(ch.per_chunk, ch.total - t0);
+    const vk::BufferView v{workspace.view.buffer, workspace.view.offset, 36 * 16 * uint64_t(c4) * tc};
+    const vk::BufferView m{workspace.view.buffer, workspace.view.offset + ch.m_offset,
+                           36 * 16 * uint64_t(oc4) * tc};
+    const WinogradPush in_push{in.c, in.h, in.w, ch.tiles_w, ch.tiles_per_image, t0, tc, c4};
+    FlatGrid grid = flat_grid(info, uint64_t(c4) * tc);
+    recorder.dispatch(transform_in,
+                      {{input.view, vk::Access::Read, activation_format(p.precision)},
+                       {v, vk::Access::Write}},
+                      &in_push, sizeof in_push, grid.x, grid.y, 1, "winograd_input");
+    PackedGemmDims d;
+    d.m = p.out_channels, d.n = tc, d.k4 = c4, d.batch = 36;
+    d.a_batch = uint32_t(a_batch), d.b_batch = c4 * tc;
+    d.out_batch = oc4 * tc, d.out_row = tc;
+    gemm_.record(recorder, weight.view, v, nullptr, m, d);
+    const WinogradPush out_push{o.c, o.h, o.w, ch.tiles_w, ch.tiles_per_image, t0, tc, oc4};
+    grid = flat_grid(info, uint64_t(oc4) * tc);
+    // Without a bias, binding 1 gets a few bytes of the products; the shader never reads it.
+    const vk::BufferView bias_view = bias ? bias->view : vk::BufferView{m.buffer, m.offset, 16};
+    recorder.dispatch(transform_out,
+                      {{m, vk::Access::Read, VK_FORMAT_R32G32B32A32_SFLOAT},
+                       {bias_view, vk::Access::Read},
+                       {output.view, vk::Access::Write}},
+                      &out_push, sizeof out_push, grid.x, grid.y, 1, "winograd_output");
+  }
+}
+
+}  // namespace vkseg::ops
