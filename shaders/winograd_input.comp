@@ -38,22 +38,21 @@ void main() {
   const int iy0 = int(in_image / p.tiles_w) * 4 - PH;
   const int ix0 = int(in_image % p.tiles_w) * 4 - PW;
 
+  // Branch-free loads: out-of-range rows, columns and channels read a clamped address and are
+  // replaced by zero with a select (divergent branches around fetches cost far more on CPUs).
   vec4 d[6][6];  // [row][column], 4 channels
-  [[unroll]] for (int r = 0; r < 6; ++r) {
-    [[unroll]] for (int s = 0; s < 6; ++s) d[r][s] = vec4(0.0);
-  }
   [[unroll]] for (int j = 0; j < 4; ++j) {
     const uint ch = c4 * 4 + j;
-    if (ch >= p.c) break;
-    const uint plane = (image * p.c + ch) * p.h;
+    const bool ch_inside = ch < p.c;
+    const uint plane = (image * p.c + min(ch, p.c - 1)) * p.h;
     [[unroll]] for (int r = 0; r < 6; ++r) {
       const int iy = iy0 + r;
-      if (iy < 0 || iy >= int(p.h)) continue;
+      const bool row_inside = ch_inside && iy >= 0 && iy < int(p.h);
+      const uint row = (plane + uint(clamp(iy, 0, int(p.h) - 1))) * p.w;
       [[unroll]] for (int s = 0; s < 6; ++s) {
         const int ix = ix0 + s;
-        if (ix >= 0 && ix < int(p.w)) {
-          d[r][s][j] = texelFetch(x, int((plane + uint(iy)) * p.w + uint(ix))).x;
-        }
+        const float value = texelFetch(x, int(row + uint(clamp(ix, 0, int(p.w) - 1)))).x;
+        d[r][s][j] = mix(0.0, value, row_inside && ix >= 0 && ix < int(p.w));
       }
     }
   }

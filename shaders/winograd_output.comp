@@ -52,15 +52,14 @@ void main() {
   [[unroll]] for (int r = 0; r < 4; ++r) transform(cols[r], y4[r]);
   [[unroll]] for (int j = 0; j < 4; ++j) {
     const uint o = c4 * 4 + j;
-    if (o >= p.oc) break;
-    const float b = HAS_BIAS ? bias[o] : 0.0;
+    const float b = HAS_BIAS ? bias[min(o, p.oc - 1)] : 0.0;
     const uint plane = (image * p.oc + o) * p.oh;
     [[unroll]] for (int r = 0; r < 4; ++r) {
-      if (oy0 + r >= p.oh) break;
       [[unroll]] for (int s = 0; s < 4; ++s) {
-        if (ox0 + s >= p.ow) break;
         const float v = y4[r][s][j] + b;
-        y[(plane + oy0 + r) * p.ow + ox0 + s] = sfloat(RELU ? max(v, 0.0) : v);
+        if (o < p.oc && oy0 + r < p.oh && ox0 + s < p.ow) {
+          y[(plane + oy0 + r) * p.ow + ox0 + s] = sfloat(RELU ? max(v, 0.0) : v);
+        }
       }
     }
   }

@@ -131,6 +131,12 @@ expect_error "VK_ERROR_DEVICE_LOST" env VKSEG_INJECT_FAULT=device_lost "$vkseg" 
 expect_error "VK_ERROR_OUT_OF_DEVICE_MEMORY (try a smaller input size" env \
   VKSEG_INJECT_FAULT=out_of_device_memory "$vkseg" segment "$work/fcn16s.vkseg" \
   "$images/rgb_37x53.png" -o "$work" --force
+# A submission that never finishes (here: any, with a 1 microsecond limit) is reported.
+expect_error "did not finish its work within 1e-06 s" env VKSEG_GPU_TIMEOUT=0.000001 "$vkseg" run \
+  "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/hung.npy"
+[ ! -e "$work/hung.npy" ] || fail "a hung run left an output"
+expect_error "VKSEG_GPU_TIMEOUT='soon' is not a positive number" env VKSEG_GPU_TIMEOUT=soon \
+  "$vkseg" run "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/x.npy"
 expect_error "exceeds the device's largest allocation .*try a smaller input size" "$vkseg" info \
   "$work/fcn16s.vkseg" --size 30000x30000
 echo "cli: all checks passed"

@@ -53,10 +53,10 @@ struct Agreement {
 
 // Runs the model on fixture input `input` and compares with PyTorch's output `expected`.
 Agreement run_and_compare(const Model& model, const std::string& input, const std::string& expected,
-                          Precision precision = Precision::Fp32) {
+                          Precision precision = Precision::Fp32, Context& ctx = context()) {
   const io::NpyArray x = io::read_npy((fixtures() / input).string());
   const io::NpyArray ref = io::read_npy((fixtures() / expected).string());
-  Network network(context(), model, precision);
+  Network network(ctx, model, precision);
   Session session(network, uint32_t(x.shape[0]), uint32_t(x.shape[2]), uint32_t(x.shape[3]));
   const Shape4 out = session.output_shape();
   EXPECT_EQ(std::vector<int64_t>(out.begin(), out.end()), ref.shape);
@@ -118,6 +118,28 @@ TEST_P(FcnMatchesPyTorch, OnEveryFixtureInput) {
 INSTANTIATE_TEST_SUITE_P(Variants, FcnMatchesPyTorch,
                          ::testing::Values("fcn32s", "fcn16s", "fcn8s", "fcn8s_aligned",
                                            "fcn8s_full", "vgg16"));
+
+TEST(FcnAutotuned, MatchesPyTorch) {
+  // Every convolution's shader chosen by timing (ContextOptions::autotune) instead of by rule.
+  const fs::path dir = fs::path(::testing::TempDir()) / "vkseg-fcn-tuning";
+  fs::remove_all(dir);
+  ContextOptions options;
+  options.validation = true;
+  options.cache_dir = dir.string();
+  options.autotune = true;
+  std::vector<std::string> messages;
+  options.on_validation_message = [&](const std::string& m) { messages.push_back(m); };
+  Context tuned(options);
+  const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_tuned.vkseg").string());
+  for (const std::string& in : {"64x96", "96x64b2"}) {
+    const Agreement a = run_and_compare(model, "input_" + in + ".npy", "fcn8s_out_" + in + ".npy",
+                                        Precision::Fp32, tuned);
+    EXPECT_LE(a.max_error_over_std, 1e-3) << in;
+    EXPECT_GE(a.argmax_agreement, 0.9999) << in;
+  }
+  EXPECT_FALSE(fs::is_empty(dir));
+  EXPECT_TRUE(messages.empty()) << messages.front();
+}
 
 TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
   for (const std::string variant : {"fcn32s", "fcn16s", "fcn8s"}) {

@@ -264,5 +264,31 @@ TEST(Runtime, AdoptsAnApplicationDevice) {
   EXPECT_THROW(Context::adopt(incomplete), Error);
 }
 
+TEST(Runtime, HungSubmissionIsReportedNotWaitedFor) {
+  // A 1 microsecond limit makes any real submission count as hung: it is reported as VK_TIMEOUT,
+  // later submissions fail at once, and tearing the context down neither waits nor frees what
+  // the device may still use.
+  ContextOptions options;
+  options.gpu_timeout_seconds = 1e-6;
+  Context hung(options);
+  const ops::Shape shape{1, 64, 256, 256};
+  vk::Buffer buffer(hung, 2 * shape.bytes());
+  const ops::Tensor x{shape, buffer.view(0, shape.bytes())};
+  const ops::Tensor y{shape, buffer.view(shape.bytes(), shape.bytes())};
+  ops::Relu relu(hung);
+  vk::Recorder recorder(hung);
+  recorder.begin();
+  for (int i = 0; i < 64; ++i) relu.record(recorder, i % 2 ? y : x, i % 2 ? x : y);
+  recorder.end();
+  try {
+    recorder.submit();
+    FAIL() << "a submission outlived a 1 microsecond limit";
+  } catch (const VulkanError& e) {
+    EXPECT_EQ(e.result(), VK_TIMEOUT);
+    EXPECT_NE(std::string(e.what()).find("did not finish its work"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(recorder.submit(), VulkanError);
+}
+
 }  // namespace
 }  // namespace vkseg::test

@@ -61,9 +61,19 @@ struct ContextOptions {
   // processes skip shader compilation; empty: no disk cache. vkseg::default_cache_dir() gives
   // VKSEG_CACHE_DIR, $XDG_CACHE_HOME/vkseg or ~/.cache/vkseg (what the CLI uses).
   std::string cache_dir;
+  // Choose each convolution's shader by timing every variant that can run it (on a small proxy
+  // input, once per device, driver and layer shape) instead of by rule. Results are kept in
+  // cache_dir (conv2d-tuning-*.json) when it is set, so later processes skip the timing. The CLI
+  // turns this on; off, the built-in rules choose.
+  bool autotune = false;
   // Keep activations in device-local memory reached through staging copies even on devices whose
   // device-local memory is host-visible (tests use it to cover both paths on lavapipe).
   bool force_staging = false;
+  // How long a submission may run before it counts as hung and is reported (VulkanError, code
+  // VK_TIMEOUT) instead of waited for forever; 0: VKSEG_GPU_TIMEOUT (seconds), else 600 s. After
+  // a timeout the context is unusable, and it leaks (never frees) what the device may still be
+  // using.
+  double gpu_timeout_seconds = 0;
 };
 
 // Handles of a device an application already owns. vkseg uses them and never destroys them.

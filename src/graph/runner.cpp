@@ -8,7 +8,9 @@
 #include "graph/network_state.hpp"
 #include "graph/planner.hpp"
 #include "io/half.hpp"
+#include "ops/conv2d_tuner.hpp"
 #include "ops/dispatch.hpp"
+#include "vk/context_state.hpp"
 #include "vk/recorder.hpp"
 
 namespace vkseg {
@@ -62,6 +64,7 @@ Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& mod
       p.bias = !n.bias.empty();
       p.relu = n.relu;
       p.precision = precision;
+      if (ctx.state().autotune) p.variant = ops::tuned_variant(ctx, p);
       return ops::Conv2d(ctx, p);
     }
     case OpKind::ConvTranspose2d: {
@@ -327,30 +330,38 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   s.label_map = {label_shape, s.labels.view(0, label_shape.bytes(ops::DType::U32)),
                  ops::DType::U32};
 
-  // Layers may take several dispatches (weight chunks, multi-pass algorithms): room for many.
+  auto record = [&](vk::Recorder& r) {
+    r.begin();
+    if (fp16) {
+      r.set_scope("input_to_fp16");
+      net.convert->record(r, s.input, tensors[0]);
+    }
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      std::vector<ops::Tensor> in;
+      for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
+      r.set_scope(n.name);
+      record_node(r, i, n, net.operators[i], net, in, tensors[index.at(n.output)], workspace);
+    }
+    if (fp16) {
+      r.set_scope("logits_to_fp32");
+      net.convert->record(r, tensors[logits_index], s.logits);
+    }
+    // Argmax of the fp16 logits equals argmax of their exact fp32 widening.
+    r.set_scope("argmax");
+    net.argmax.record(r, tensors[logits_index], s.label_map);
+    r.end();
+  };
+  // Layers may take many dispatches (weight chunks, multi-pass algorithms, workspace chunks):
+  // recorded again with room for all of them when the first guess is too small, so that every
+  // dispatch is timed.
   constexpr uint32_t k_timed_dispatches = 4096;
   s.recorder = std::make_unique<vk::Recorder>(ctx, k_timed_dispatches);
-  s.recorder->begin();
-  if (fp16) {
-    s.recorder->set_scope("input_to_fp16");
-    net.convert->record(*s.recorder, s.input, tensors[0]);
+  record(*s.recorder);
+  if (s.recorder->dispatch_count() > k_timed_dispatches && ctx.info().timestamps) {
+    s.recorder = std::make_unique<vk::Recorder>(ctx, s.recorder->dispatch_count());
+    record(*s.recorder);
   }
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    std::vector<ops::Tensor> in;
-    for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
-    s.recorder->set_scope(n.name);
-    record_node(*s.recorder, i, n, net.operators[i], net, in, tensors[index.at(n.output)],
-                workspace);
-  }
-  if (fp16) {
-    s.recorder->set_scope("logits_to_fp32");
-    net.convert->record(*s.recorder, tensors[logits_index], s.logits);
-  }
-  // Argmax of the fp16 logits equals argmax of their exact fp32 widening.
-  s.recorder->set_scope("argmax");
-  net.argmax.record(*s.recorder, tensors[logits_index], s.label_map);
-  s.recorder->end();
 }
 
 Session::~Session() = default;

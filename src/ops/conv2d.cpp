@@ -139,10 +139,15 @@ Conv2dVariant auto_variant(const Context& context, const Conv2dParams& p) {
   const DeviceInfo& info = context.info();
   if (p.out_channels / p.groups < 8) return Conv2dVariant::Direct;  // blocks would be mostly idle
   if (info.type != "CPU" && fits(info, k_small_tile)) return Conv2dVariant::Tiled;
+  // On CPUs (what autotuning on lavapipe measures): Winograd for 3x3 layers, the packed GEMM
+  // where both the GEMM depth and the output channels fill its blocks, register blocks else.
   if (Conv2d::supports(context, p, Conv2dVariant::Winograd) && p.in_channels >= 8) {
     return Conv2dVariant::Winograd;
   }
-  if (Conv2d::supports(context, p, Conv2dVariant::Im2col)) return Conv2dVariant::Im2col;
+  if (p.in_channels * p.kernel_h * p.kernel_w >= 64 && p.out_channels >= 64 &&
+      Conv2d::supports(context, p, Conv2dVariant::Im2col)) {
+    return Conv2dVariant::Im2col;
+  }
   return is_pointwise(p) ? Conv2dVariant::Pointwise : Conv2dVariant::Gemm;
 }
 

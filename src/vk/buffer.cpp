@@ -85,6 +85,7 @@ Buffer::Buffer(Context& context, VkDeviceSize bytes, MemoryUse use) {
   }
   allocated_ = req.size;
   allocated_counter_ = &s.allocated_bytes;
+  hung_ = &s.hung;
   const uint64_t now = s.allocated_bytes += allocated_;
   uint64_t peak = s.peak_allocated_bytes;
   while (now > peak && !s.peak_allocated_bytes.compare_exchange_weak(peak, now)) {
@@ -122,6 +123,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     allocated_ = std::exchange(other.allocated_, 0);
     allocated_counter_ = std::exchange(other.allocated_counter_, nullptr);
+    hung_ = std::exchange(other.hung_, nullptr);
     mapped_ = std::exchange(other.mapped_, nullptr);
     coherent_ = other.coherent_;
   }
@@ -138,9 +140,12 @@ void Buffer::invalidate() const {
 
 void Buffer::release() {
   if (!device_) return;
-  if (mapped_) vkUnmapMemory(device_, memory_);
-  if (buffer_) vkDestroyBuffer(device_, buffer_, nullptr);
-  if (memory_) vkFreeMemory(device_, memory_, nullptr);
+  // After a hang the device may still write this memory: leak it rather than free it.
+  if (!(hung_ && *hung_)) {
+    if (mapped_) vkUnmapMemory(device_, memory_);
+    if (buffer_) vkDestroyBuffer(device_, buffer_, nullptr);
+    if (memory_) vkFreeMemory(device_, memory_, nullptr);
+  }
   if (allocated_counter_) *allocated_counter_ -= allocated_;
   allocated_ = 0;
   allocated_counter_ = nullptr;

@@ -50,6 +50,7 @@ class Buffer {
   VkDeviceSize size_ = 0;
   VkDeviceSize allocated_ = 0;
   std::atomic<uint64_t>* allocated_counter_ = nullptr;
+  const std::atomic<bool>* hung_ = nullptr;  // the context's: set, release() leaks
   void* mapped_ = nullptr;
   bool coherent_ = true;
 };

@@ -130,12 +130,31 @@ VkResult fault_from_environment() {
                           fault));
 }
 
+// The submission time limit: the option, else VKSEG_GPU_TIMEOUT, else 600 s.
+uint64_t gpu_timeout_ns(const ContextOptions& options) {
+  double seconds = options.gpu_timeout_seconds;
+  if (seconds <= 0) {
+    seconds = 600;
+    if (const char* text = std::getenv("VKSEG_GPU_TIMEOUT"); text && *text) {
+      char* end = nullptr;
+      seconds = std::strtod(text, &end);
+      if (*end != '\0' || !(seconds > 0) || seconds > 1e9) {
+        throw Error(fmt::format("VKSEG_GPU_TIMEOUT='{}' is not a positive number of seconds", text));
+      }
+    }
+  }
+  return uint64_t(seconds * 1e9);
+}
+
 void finish_setup(vk::ContextState& s, const ContextOptions& options) {
   s.injected_fault = fault_from_environment();
+  s.gpu_timeout_ns = gpu_timeout_ns(options);
   vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);
   if (!options.cache_dir.empty()) {
     s.pipeline_cache_file = vk::pipeline_cache_path(options.cache_dir, s.physical_device);
+    s.tuning_file = vk::tuning_cache_path(options.cache_dir, s.physical_device);
   }
+  s.autotune = options.autotune;
   s.pipeline_cache = vk::load_pipeline_cache(s.device, s.physical_device, s.pipeline_cache_file);
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -199,6 +218,8 @@ VkInstance create_instance(bool validation, VkDebugUtilsMessengerCreateInfoEXT* 
 }
 
 ContextState::~ContextState() {
+  // A hung device may still be running work that uses these objects: leave them all alone.
+  if (hung) return;
   if (device) {
     vkDeviceWaitIdle(device);
     for (auto& [key, pipeline] : pipelines_) destroy_pipeline(device, *pipeline);
@@ -241,6 +262,7 @@ void ContextState::free_command_buffer(VkCommandBuffer cmd) {
 }
 
 void ContextState::submit_and_wait(VkCommandBuffer cmd) {
+  require_not_hung();
   VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   VkFence fence = VK_NULL_HANDLE;
   check(vkCreateFence(device, &fence_info, nullptr, &fence), "vkCreateFence");
@@ -252,8 +274,31 @@ void ContextState::submit_and_wait(VkCommandBuffer cmd) {
     std::lock_guard lock(queue_mutex);
     r = vkQueueSubmit(queue, 1, &submit, fence);
   }
-  if (r == VK_SUCCESS) r = vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX);
+  if (r != VK_SUCCESS) {
+    vkDestroyFence(device, fence, nullptr);
+    check(r, "vkQueueSubmit");
+  }
+  wait(fence);  // a hung fence is leaked with the rest
   vkDestroyFence(device, fence, nullptr);
+}
+
+void ContextState::require_not_hung() const {
+  if (hung) {
+    throw VulkanError(fmt::format("the device did not finish its work within {:g} s: the driver "
+                                  "or a shader hangs, or the work is too large for this device "
+                                  "(try a smaller --size; VKSEG_GPU_TIMEOUT sets the limit in "
+                                  "seconds)",
+                                  double(gpu_timeout_ns) * 1e-9),
+                      int(VK_TIMEOUT));
+  }
+}
+
+void ContextState::wait(VkFence fence) {
+  const VkResult r = vkWaitForFences(device, 1, &fence, VK_TRUE, gpu_timeout_ns);
+  if (r == VK_TIMEOUT) {
+    hung = true;
+    require_not_hung();
+  }
   check(r, "running commands on the device");
 }
 

@@ -39,12 +39,27 @@ class ContextState {
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn = nullptr;
   VkPipelineCache pipeline_cache = VK_NULL_HANDLE;  // internally synchronized by Vulkan
   std::string pipeline_cache_file;  // where it is saved at destruction; empty: nowhere
+  // Convolution autotuning (ops/conv2d_tuner): on or off, where results live on disk (empty:
+  // nowhere), and the results so far (layer key -> variant name), guarded by tuning_mutex.
+  bool autotune = false;
+  std::string tuning_file;
+  std::map<std::string, std::string> tuned;
+  bool tuning_loaded = false;
+  std::mutex tuning_mutex;
   // For submit_once() only, guarded by one_shot_mutex; every Recorder owns its own pool, so
   // threads can record at the same time.
   VkCommandPool command_pool = VK_NULL_HANDLE;
   std::mutex one_shot_mutex;
   // VkQueue is externally synchronized: every submission takes this lock.
   std::mutex queue_mutex;
+  // Submissions wait at most this long; one that times out marks the context hung, after which
+  // nothing is submitted and nothing the device may still use is destroyed or freed.
+  uint64_t gpu_timeout_ns = 0;
+  std::atomic<bool> hung{false};
+  // Throws the hang error once the context is hung.
+  void require_not_hung() const;
+  // Waits for `fence` up to gpu_timeout_ns; a timeout marks the context hung and throws.
+  void wait(VkFence fence);
 
   // A fault to simulate, for tests of the error paths (VKSEG_INJECT_FAULT): device_lost makes
   // queue submissions fail, out_of_device_memory makes allocations over 1 MiB fail.

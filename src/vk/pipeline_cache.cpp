@@ -45,13 +45,25 @@ std::string default_cache_dir() {
   return {};
 }
 
-std::string pipeline_cache_path(const std::string& dir, VkPhysicalDevice physical_device) {
+namespace {
+
+// vendor-device-driver version-pipeline cache UUID: what makes compiled code and timings valid.
+std::string device_key(VkPhysicalDevice physical_device) {
   const VkPhysicalDeviceProperties p = properties(physical_device);
   std::string uuid;
   for (uint8_t b : p.pipelineCacheUUID) uuid += fmt::format("{:02x}", b);
-  return (std::filesystem::path(dir) /
-          fmt::format("pipelines-{:04x}-{:04x}-{:x}-{}.bin", p.vendorID, p.deviceID,
-                      p.driverVersion, uuid))
+  return fmt::format("{:04x}-{:04x}-{:x}-{}", p.vendorID, p.deviceID, p.driverVersion, uuid);
+}
+
+}  // namespace
+
+std::string pipeline_cache_path(const std::string& dir, VkPhysicalDevice physical_device) {
+  return (std::filesystem::path(dir) / ("pipelines-" + device_key(physical_device) + ".bin"))
+      .string();
+}
+
+std::string tuning_cache_path(const std::string& dir, VkPhysicalDevice physical_device) {
+  return (std::filesystem::path(dir) / ("conv2d-tuning-" + device_key(physical_device) + ".json"))
       .string();
 }
 

@@ -8,8 +8,10 @@
 namespace vkseg::vk {
 
 // The on-disk VkPipelineCache, so a second process skips shader compilation. One file per
-// device and driver: <dir>/<vendor>-<device>-<driver version>-<pipelineCacheUUID>.bin.
+// device and driver: <dir>/pipelines-<vendor>-<device>-<driver version>-<pipelineCacheUUID>.bin.
 std::string pipeline_cache_path(const std::string& dir, VkPhysicalDevice physical_device);
+// Where conv2d autotuning results for the same device and driver live in `dir`.
+std::string tuning_cache_path(const std::string& dir, VkPhysicalDevice physical_device);
 
 // Creates the cache from the file when it holds data for this very device and driver (checked
 // against the header Vulkan defines); otherwise, or when the file is missing or unreadable, an

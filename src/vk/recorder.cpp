@@ -44,6 +44,7 @@ Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(con
 Recorder::~Recorder() { release(); }
 
 void Recorder::release() {
+  if (context_.state().hung) return;  // the device may still be running these commands
   VkDevice device = context_.state().device;
   if (queries_) vkDestroyQueryPool(device, queries_, nullptr);
   for (VkBufferView view : texel_views_) vkDestroyBufferView(device, view, nullptr);
@@ -296,12 +297,13 @@ void Recorder::submit() {
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd_;
+  s.require_not_hung();
   check(s.injected(true), "vkQueueSubmit");
   {
     std::lock_guard lock(s.queue_mutex);
     check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
   }
-  check(vkWaitForFences(s.device, 1, &fence_, VK_TRUE, UINT64_MAX), "running commands on the device");
+  s.wait(fence_);
 }
 
 std::vector<DispatchTime> Recorder::timings() const {

@@ -1,0 +1,184 @@
+#include "ops/conv2d_tuner.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "io/file_io.hpp"
+#include "ops/conv2d.hpp"
+#include "vk/context_state.hpp"
+
+namespace vkseg::ops {
+
+namespace {
+
+constexpr Conv2dVariant k_candidates[] = {Conv2dVariant::Direct,    Conv2dVariant::Gemm,
+                                          Conv2dVariant::Pointwise, Conv2dVariant::Tiled,
+                                          Conv2dVariant::Im2col,    Conv2dVariant::Winograd};
+constexpr double k_proxy_flops = 1e9;
+constexpr uint64_t k_proxy_weights = uint64_t(4) << 20;
+
+std::optional<Conv2dVariant> variant_named(const std::string& name) {
+  for (Conv2dVariant v : k_candidates) {
+    if (name == variant_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+// The layer with its weights capped at k_proxy_weights by dropping output channels (never below
+// 64, and not for grouped layers) and an input whose output is about k_proxy_flops of work,
+// between 8x8 and 128x128: large enough for the variants to show how they scale, small enough to
+// time every layer of a network in seconds.
+struct Proxy {
+  Conv2dParams params;
+  Shape input;
+};
+
+Proxy proxy_of(const Conv2dParams& p) {
+  Proxy proxy{p, {}};
+  const uint64_t per_channel = uint64_t(p.in_channels / p.groups) * p.kernel_h * p.kernel_w;
+  if (p.groups == 1) {
+    const uint64_t cap = std::max<uint64_t>(64, k_proxy_weights / per_channel / 16 * 16);
+    proxy.params.out_channels = uint32_t(std::min<uint64_t>(p.out_channels, cap));
+  }
+  const double per_pixel = 2.0 * proxy.params.out_channels * (p.in_channels / p.groups) *
+                           p.kernel_h * p.kernel_w;
+  const uint32_t side =
+      uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 8.0, 128.0));
+  auto input_extent = [&](uint32_t k, uint32_t s, uint32_t pad, uint32_t d) {
+    const int64_t in = int64_t(side - 1) * s + int64_t(d) * (k - 1) + 1 - 2 * int64_t(pad);
+    return uint32_t(std::max<int64_t>(in, 1));
+  };
+  proxy.input = {1, p.in_channels, input_extent(p.kernel_h, p.stride_h, p.pad_h, p.dilation_h),
+                 input_extent(p.kernel_w, p.stride_w, p.pad_w, p.dilation_w)};
+  return proxy;
+}
+
+// Best of up to three runs (after a warm-up) of the layer as `variant` on the proxy, in
+// milliseconds (GPU time where the device has timestamps); stops early once a run is over
+// `give_up_ms`. Throws if the variant cannot run it.
+double time_variant(Context& context, const Proxy& proxy, Conv2dVariant variant,
+                    double give_up_ms) {
+  Conv2dParams p = proxy.params;
+  p.variant = variant;
+  const Conv2d conv(context, p);
+  const Shape out = conv.output_shape(proxy.input);
+  const DType type = storage_type(p.precision);
+  const Shape weight_shape = conv.prepared_weight_shape();
+  const uint64_t workspace_bytes = conv.workspace_bytes(proxy.input);
+  const uint64_t alignment = std::max<uint64_t>(
+      {256, context.info().min_storage_buffer_offset_alignment,
+       context.info().min_texel_buffer_offset_alignment});
+  auto aligned = [&](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
+  // One zero-filled buffer: input, weights, bias, output, workspace.
+  const uint64_t input_at = 0;
+  const uint64_t weight_at = aligned(proxy.input.bytes(type));
+  const uint64_t bias_at = aligned(weight_at + weight_shape.bytes(conv.prepared_weight_type()));
+  const uint64_t output_at = aligned(bias_at + uint64_t(p.out_channels) * 4);
+  const uint64_t workspace_at = aligned(output_at + out.bytes(type));
+  vk::Buffer buffer(context, workspace_at + std::max<uint64_t>(workspace_bytes, 16));
+  const Tensor input{proxy.input, buffer.view(input_at, proxy.input.bytes(type)), type};
+  const Tensor weight{weight_shape,
+                      buffer.view(weight_at, weight_shape.bytes(conv.prepared_weight_type())),
+                      conv.prepared_weight_type()};
+  const Tensor bias{{1, p.out_channels, 1, 1}, buffer.view(bias_at, uint64_t(p.out_channels) * 4)};
+  const Tensor output{out, buffer.view(output_at, out.bytes(type)), type};
+  const Tensor workspace{{1, 1, 1, 1}, buffer.view(workspace_at, std::max<uint64_t>(workspace_bytes, 16))};
+
+  vk::Recorder recorder(context, 4096);
+  recorder.begin();
+  conv.record(recorder, input, weight, p.bias ? &bias : nullptr, output,
+              workspace_bytes ? &workspace : nullptr);
+  recorder.end();
+  double best = std::numeric_limits<double>::infinity();
+  for (int run = 0; run < 4; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    recorder.submit();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+    if (const auto times = recorder.timings(); !times.empty()) {
+      ms = 0;
+      for (const vk::DispatchTime& t : times) ms += t.milliseconds;
+    }
+    if (run > 0) best = std::min(best, ms);  // the first run warms caches up
+    if (ms > give_up_ms) break;
+  }
+  return best;
+}
+
+void load_tuning(vk::ContextState& s) {
+  if (s.tuning_loaded) return;
+  s.tuning_loaded = true;
+  if (s.tuning_file.empty()) return;
+  try {
+    const std::vector<uint8_t> bytes = io::read_file(s.tuning_file);
+    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    for (const auto& [key, value] : j.items()) {
+      if (value.is_string()) s.tuned[key] = value.get<std::string>();
+    }
+  } catch (const std::exception&) {
+    s.tuned.clear();  // missing or corrupt: tune again and rewrite it
+  }
+}
+
+void save_tuning(const vk::ContextState& s) {
+  if (s.tuning_file.empty()) return;
+  nlohmann::ordered_json j(s.tuned);
+  const std::string text = j.dump(1);
+  try {
+    std::error_code error;
+    std::filesystem::create_directories(std::filesystem::path(s.tuning_file).parent_path(), error);
+    io::write_file_atomically(s.tuning_file,
+                              {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  } catch (const Error&) {
+    // The file only saves time later; tuning results stay in memory for this context.
+  }
+}
+
+}  // namespace
+
+std::string tuning_key(const Conv2dParams& p) {
+  return fmt::format("c{}-o{}-k{}x{}-s{}x{}-p{}x{}-d{}x{}-g{}-{}", p.in_channels, p.out_channels,
+                     p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+                     p.dilation_h, p.dilation_w, p.groups, precision_name(p.precision));
+}
+
+Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
+  vk::ContextState& s = context.state();
+  std::lock_guard lock(s.tuning_mutex);
+  load_tuning(s);
+  const std::string key = tuning_key(params);
+  if (const auto it = s.tuned.find(key); it != s.tuned.end()) {
+    const auto variant = variant_named(it->second);
+    if (variant && Conv2d::supports(context, params, *variant)) return *variant;
+  }
+  const Proxy proxy = proxy_of(params);
+  Conv2dVariant best = Conv2dVariant::Auto;
+  double best_ms = std::numeric_limits<double>::infinity();
+  for (Conv2dVariant variant : k_candidates) {
+    if (!Conv2d::supports(context, params, variant)) continue;
+    try {
+      const double ms = time_variant(context, proxy, variant, 3 * best_ms);
+      if (ms < best_ms) best = variant, best_ms = ms;
+    } catch (const VulkanError& e) {
+      // Out of memory: not a candidate. A lost or hung device: nothing else will run either.
+      if (e.result() != VK_ERROR_OUT_OF_DEVICE_MEMORY &&
+          e.result() != VK_ERROR_OUT_OF_HOST_MEMORY) {
+        throw;
+      }
+    } catch (const Error&) {
+      // This variant cannot run the layer here (a device limit): not a candidate.
+    }
+  }
+  if (best == Conv2dVariant::Auto) return best;  // nothing measured: the rules decide
+  s.tuned[key] = variant_name(best);
+  save_tuning(s);
+  return best;
+}
+
+}  // namespace vkseg::ops

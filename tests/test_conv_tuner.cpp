@@ -1,0 +1,75 @@
+// Convolution autotuning: the choice is a variant that runs the layer, it is kept on disk and
+// read back by a later context, and a corrupt cache file is replaced.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/conv2d_tuner.hpp"
+#include "vk/context_state.hpp"
+
+using namespace vkseg;
+
+namespace {
+
+ContextOptions tuning_options(const std::filesystem::path& dir, std::vector<std::string>& messages) {
+  ContextOptions options;
+  options.validation = true;
+  options.cache_dir = dir.string();
+  options.autotune = true;
+  options.on_validation_message = [&](const std::string& m) { messages.push_back(m); };
+  return options;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "vkseg-tuning";
+  std::filesystem::remove_all(dir);
+  std::vector<std::string> messages;
+  const ops::Conv2dParams layer{.in_channels = 24, .out_channels = 40, .kernel_h = 3,
+                                .kernel_w = 3, .pad_h = 1, .pad_w = 1, .relu = true};
+  std::string file;
+  {
+    Context first(tuning_options(dir, messages));
+    const ops::Conv2dVariant chosen = ops::tuned_variant(first, layer);
+    EXPECT_NE(chosen, ops::Conv2dVariant::Auto);
+    EXPECT_TRUE(ops::Conv2d::supports(first, layer, chosen));
+    file = first.state().tuning_file;
+    ASSERT_TRUE(std::filesystem::exists(file)) << file;
+    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)), ops::variant_name(chosen));
+  }
+  // A later context takes the choice from the file without timing again: one planted there
+  // (Direct, which runs every layer and is never the fastest here) is what it returns.
+  {
+    nlohmann::json j = read_json(file);
+    j[ops::tuning_key(layer)] = "direct";
+    std::ofstream(file) << j.dump();
+  }
+  {
+    Context second(tuning_options(dir, messages));
+    EXPECT_EQ(ops::tuned_variant(second, layer), ops::Conv2dVariant::Direct);
+  }
+  // A corrupt file, or a choice that cannot run the layer, is tuned again and rewritten.
+  { std::ofstream(file) << "{ not json"; }
+  {
+    Context third(tuning_options(dir, messages));
+    const ops::Conv2dVariant chosen = ops::tuned_variant(third, layer);
+    EXPECT_TRUE(ops::Conv2d::supports(third, layer, chosen));
+    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)), ops::variant_name(chosen));
+  }
+  {
+    std::ofstream(file) << nlohmann::json{{ops::tuning_key(layer), "pointwise"}}.dump();
+    Context fourth(tuning_options(dir, messages));
+    EXPECT_NE(ops::tuned_variant(fourth, layer), ops::Conv2dVariant::Pointwise);  // 3x3: cannot
+  }
+  EXPECT_TRUE(messages.empty()) << messages.front();
+}
