@@ -3,6 +3,8 @@
 // Transposed 2-D convolution (NCHW) as a gather: one invocation per output element sums
 // every input element whose scattered kernel footprint covers it, so no atomics are needed.
 // Output row oy receives input row iy through tap ky when oy + PH = iy * SH + ky * DH.
+// Fused with what follows it in an FCN: the output may be a window of the full result (a crop),
+// and a window of another tensor may be added to it (a skip connection).
 #include "common.glsl"
 
 layout(constant_id = 3) const int KH = 2;
@@ -17,18 +19,23 @@ layout(constant_id = 10) const int DW = 1;
 layout(constant_id = 11) const int TAP_STEP_H = 2;
 layout(constant_id = 12) const int TAP_STEP_W = 2;
 layout(constant_id = 13) const bool HAS_BIAS = true;
+layout(constant_id = 14) const bool HAS_ADDEND = false;
 
 layout(push_constant) uniform Push {
   uint c, h, w;     // input channels and size
   uint oc, oh, ow;  // output channels and size
   uint groups;
   uint count;       // output elements: n * oc * oh * ow
+  uint oy0, ox0;    // where the output window starts in the full result
+  uint ah, aw;      // addend size (it has n and oc like the output)
+  uint ay0, ax0;    // where the window added starts in the addend
 } p;
 
 layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
 layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };  // in x out/groups x KH x KW
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
 layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
+layout(std430, binding = 4) readonly buffer Addend { sfloat a[]; };
 
 // The smallest tap k whose offset k * D is congruent to pos (>= 0) modulo S, or k_none if no
 // tap below `step` is (then none is at all).
@@ -48,8 +55,8 @@ void main() {
   const uint o = (i / plane_size) % p.oc;
   const uint n = i / plane_size / p.oc;
   // Output position in the unpadded result, which is what the input scatters into.
-  const int py = int(pixel / p.ow) + PH;
-  const int px = int(pixel % p.ow) + PW;
+  const int py = int(pixel / p.ow + p.oy0) + PH;
+  const int px = int(pixel % p.ow + p.ox0) + PW;
   const uint cin = p.c / p.groups;
   const uint cout = p.oc / p.groups;
   const uint g = o / cout;
@@ -77,6 +84,9 @@ void main() {
         wi += w_ic_stride;
       }
     }
+  }
+  if (HAS_ADDEND) {
+    acc += float(a[((n * p.oc + o) * p.ah + pixel / p.ow + p.ay0) * p.aw + pixel % p.ow + p.ax0]);
   }
   y[i] = sfloat(acc);
 }

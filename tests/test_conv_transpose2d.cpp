@@ -140,6 +140,63 @@ TEST_P(ConvTranspose2dAtPrecision, OneByOneMapKernelLargerThanInputAndChannelMul
                          {2, 3, 4, 3});
 }
 
+TEST_P(ConvTranspose2dAtPrecision, FusedCropAndSkipAddition) {
+  // What the runner fuses in FCNs: only a window of the result (a crop), plus a window of
+  // another tensor (a skip connection), against the reference result cropped and summed.
+  for (int trial = 0; trial < 12; ++trial) {
+    ops::ConvTranspose2dParams p{.in_channels = uint32_t(random_int(1, 5)),
+                                 .kernel_h = uint32_t(random_int(2, 8)),
+                                 .kernel_w = uint32_t(random_int(2, 8)),
+                                 .stride_h = uint32_t(random_int(1, 4)),
+                                 .stride_w = uint32_t(random_int(1, 4)),
+                                 .bias = random_int(0, 1) == 1};
+    p.out_channels = random_int(0, 1) ? p.in_channels : uint32_t(random_int(1, 5));
+    p.groups = p.out_channels == p.in_channels && random_int(0, 1) ? p.in_channels : 1;
+    p.precision = precision();
+    const ops::DType type = ops::storage_type(precision());
+    ops::ConvTranspose2d conv(context(), p);
+    const ops::Shape in{uint32_t(random_int(1, 2)), p.in_channels, uint32_t(random_int(1, 9)),
+                        uint32_t(random_int(1, 9))};
+    const ops::Shape full = conv.output_shape(in);
+    ops::ConvTransposeFusion fusion;
+    fusion.crop_y = random_int(0, full.h - 1), fusion.crop_x = random_int(0, full.w - 1);
+    const ops::Shape out{in.n, p.out_channels, uint32_t(random_int(1, full.h - fusion.crop_y)),
+                         uint32_t(random_int(1, full.w - fusion.crop_x))};
+    const ops::Shape addend_shape{in.n, p.out_channels, out.h + uint32_t(random_int(0, 4)),
+                                  out.w + uint32_t(random_int(0, 4))};
+    fusion.addend_y = random_int(0, addend_shape.h - out.h);
+    fusion.addend_x = random_int(0, addend_shape.w - out.w);
+    SCOPED_TRACE(fmt::format("{} input {} full {} window {} at ({}, {}) addend {} at ({}, {})",
+                             precision_name(precision()), in.str(), full.str(), out.str(),
+                             fusion.crop_y, fusion.crop_x, addend_shape.str(), fusion.addend_y,
+                             fusion.addend_x));
+    const auto x = rounded(random_floats(in.count()), precision());
+    const auto w = rounded(random_floats(conv.weight_shape().count()), precision());
+    const auto b = random_floats(p.out_channels);
+    const auto a = rounded(random_floats(addend_shape.count()), precision());
+    const auto reference = reference_conv_transpose2d(p, in, x, w, b, full);
+    std::vector<float> expected(out.count());
+    for (uint32_t n = 0; n < out.n; ++n)
+      for (uint32_t c = 0; c < out.c; ++c)
+        for (uint32_t y = 0; y < out.h; ++y)
+          for (uint32_t xx = 0; xx < out.w; ++xx) {
+            const size_t plane = size_t(n) * out.c + c;
+            expected[(plane * out.h + y) * out.w + xx] =
+                reference[(plane * full.h + y + fusion.crop_y) * full.w + xx + fusion.crop_x] +
+                a[(plane * addend_shape.h + y + fusion.addend_y) * addend_shape.w + xx +
+                  fusion.addend_x];
+          }
+    auto dx = device_tensor(in, x, type);
+    auto dw = device_tensor(conv.weight_shape(), w, type);
+    auto db = device_tensor({1, p.out_channels, 1, 1}, b);
+    auto da = device_tensor(addend_shape, a, type);
+    auto dy = device_tensor(out, type);
+    fusion.addend = &*da;
+    run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy, fusion); });
+    EXPECT_TRUE(all_close(read_floats(dy), expected, rel_tol(precision(), 1e-4f), 1e-5f));
+  }
+}
+
 TEST(ConvTranspose2d, RejectsBadParameters) {
   EXPECT_THROW(ops::ConvTranspose2d(context(), {.in_channels = 3, .out_channels = 0}), Error);
   EXPECT_THROW(ops::ConvTranspose2d(context(), {.in_channels = 3, .out_channels = 3,

@@ -292,6 +292,14 @@ TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
   EXPECT_LT(session.activation_bytes(), session.naive_activation_bytes() / 2);
   EXPECT_LE(session.activation_bytes(), uint64_t(1.25 * double(sizes[0] + sizes[1])));
   EXPECT_THROW(Session(network, 1, 0, 32), Error);
+  // The upsampling layers compute the crop and skip additions after them.
+  std::map<std::string, std::string> fused;
+  for (const Session::Layer& l : session.layers()) {
+    if (!l.fused_into.empty()) fused[l.name] = l.fused_into;
+  }
+  EXPECT_EQ(fused, (std::map<std::string, std::string>{{"fuse_pool4", "upscore2"},
+                                                       {"fuse_pool3", "upscore_pool4"},
+                                                       {"score", "upscore8"}}));
 }
 
 TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {

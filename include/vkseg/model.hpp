@@ -125,6 +125,9 @@ class Session {
     std::string op;   // conv2d, max_pool2d, conv_transpose2d, crop, crop_add, relu
     Shape4 output;
     uint64_t flops;   // multiply-adds count 2; pooling counts one per compared element
+    // The layer that computes this one as part of itself (a transposed convolution doing the
+    // crop or skip addition after it); its time is counted there. Empty for most layers.
+    std::string fused_into;
   };
   // Every layer in execution order.
   const std::vector<Layer>& layers() const;

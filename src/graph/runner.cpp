@@ -152,6 +152,39 @@ void record_node(vk::Recorder& r, size_t index, const Node& n, const Operator& o
 
 Shape4 to_shape4(const ops::Shape& s) { return {s.n, s.c, s.h, s.w}; }
 
+// A transposed convolution that computes the crop or crop+add reading its output (FCN
+// upsampling) as part of itself, at the crop's step: the crop records nothing and the
+// convolution's own output is never materialised.
+struct Fusion {
+  size_t conv = 0, crop = 0;
+  bool crops_conv = false;  // the crop's window is of the convolution's output (else of the addend)
+};
+
+std::vector<Fusion> find_fusions(const graph::Graph& g) {
+  std::map<std::string, int> readers;
+  for (const Node& n : g.nodes) {
+    for (const std::string& name : n.inputs) ++readers[name];
+  }
+  for (const std::string& name : g.outputs) ++readers[name];
+  std::map<std::string, size_t> producer;
+  for (size_t i = 0; i < g.nodes.size(); ++i) producer[g.nodes[i].output] = i;
+  std::vector<Fusion> fusions;
+  for (size_t j = 0; j < g.nodes.size(); ++j) {
+    const Node& crop = g.nodes[j];
+    if (crop.op != OpKind::Crop && crop.op != OpKind::CropAdd) continue;
+    for (size_t k = 0; k < crop.inputs.size(); ++k) {
+      const auto it = producer.find(crop.inputs[k]);
+      if (it == producer.end() || g.nodes[it->second].op != OpKind::ConvTranspose2d ||
+          readers[crop.inputs[k]] != 1) {
+        continue;
+      }
+      fusions.push_back({it->second, j, k == 0});
+      break;
+    }
+  }
+  return fusions;
+}
+
 uint64_t layer_flops(const Node& n, const std::vector<ops::Shape>& in, const ops::Shape& out) {
   const uint64_t taps = uint64_t(n.kernel[0]) * n.kernel[1];
   switch (n.op) {
@@ -274,13 +307,18 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
       {g.input, s.input_shape.bytes(type), first_node - 1, first_node - 1}};
   std::vector<ops::Shape> shapes{s.input_shape};
   uint64_t workspace_bytes = 0;
+  const std::vector<Fusion> fusions = find_fusions(g);
+  std::map<size_t, const Fusion*> fused_conv, fused_crop;  // by node index
+  for (const Fusion& f : fusions) fused_conv[f.conv] = fused_crop[f.crop] = &f;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    // A fused convolution runs at its crop's step, so its input lives until then.
+    const size_t step = fused_conv.count(i) ? fused_conv.at(i)->crop : i;
     std::vector<ops::Shape> in;
     for (const std::string& name : n.inputs) {
       const size_t t = index.at(name);
       in.push_back(shapes[t]);
-      lifetimes[t].last = int(i) + first_node;
+      lifetimes[t].last = std::max(lifetimes[t].last, int(step) + first_node);
     }
     ops::Shape out;
     try {
@@ -294,8 +332,10 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     }
     index[n.output] = shapes.size();
     shapes.push_back(out);
-    lifetimes.push_back({n.output, out.bytes(type), int(i) + first_node, int(i) + first_node});
-    s.layers.push_back({n.name, graph::op_name(n.op), to_shape4(out), layer_flops(n, in, out)});
+    const uint64_t bytes = fused_conv.count(i) ? 0 : out.bytes(type);  // never materialised
+    lifetimes.push_back({n.output, bytes, int(i) + first_node, int(i) + first_node});
+    s.layers.push_back({n.name, graph::op_name(n.op), to_shape4(out), layer_flops(n, in, out),
+                        fused_crop.count(i) ? g.nodes[fused_crop.at(i)->conv].name : ""});
   }
   const size_t logits_index = index.at(g.outputs.front());
   s.output_shape = shapes[logits_index];
@@ -320,7 +360,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   const ops::Tensor workspace{{1, 1, 1, 1}, s.workspace.view(), ops::DType::F32};
   std::vector<ops::Tensor> tensors;
   for (size_t t = 0; t < all_shapes.size(); ++t) {
-    const uint64_t bytes = all_shapes[t].bytes(all_types[t]);
+    const uint64_t bytes = std::min(all_shapes[t].bytes(all_types[t]), lifetimes[t].bytes);
     tensors.push_back({all_shapes[t], s.arena.view(plan.offsets[t], bytes), all_types[t]});
   }
   s.input = tensors[fp16 ? input_fp32_index : 0];
@@ -338,6 +378,24 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     }
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
+      if (fused_conv.count(i)) continue;
+      if (fused_crop.count(i)) {
+        const Fusion& f = *fused_crop.at(i);
+        const Node& conv = g.nodes[f.conv];
+        const ops::Tensor& other = tensors[index.at(n.inputs[f.crops_conv ? 1 : 0])];
+        ops::ConvTransposeFusion fusion;
+        if (f.crops_conv) fusion.crop_y = n.offset[0], fusion.crop_x = n.offset[1];
+        if (n.op == OpKind::CropAdd) {
+          fusion.addend = &other;
+          if (!f.crops_conv) fusion.addend_y = n.offset[0], fusion.addend_x = n.offset[1];
+        }
+        r.set_scope(conv.name);
+        const ops::Tensor* bias = conv.bias.empty() ? nullptr : &net.weight_tensors.at(conv.bias);
+        std::get<ops::ConvTranspose2d>(net.operators[f.conv])
+            .record(r, tensors[index.at(conv.inputs[0])], net.weight_tensors.at(conv.weight), bias,
+                    tensors[index.at(n.output)], fusion);
+        continue;
+      }
       std::vector<ops::Tensor> in;
       for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
       r.set_scope(n.name);

@@ -16,6 +16,15 @@ struct ConvTranspose2dParams {
   Precision precision = Precision::Fp32;  // of input, weight and output; the bias is fp32
 };
 
+// What a transposed convolution takes over from the layers after it (FCN upsampling): computing
+// only the window of its result at (crop_y, crop_x) that the output tensor holds, and adding the
+// window at (addend_y, addend_x) of `addend` (same batch and channels) to it.
+struct ConvTransposeFusion {
+  uint32_t crop_y = 0, crop_x = 0;
+  const Tensor* addend = nullptr;
+  uint32_t addend_y = 0, addend_x = 0;
+};
+
 // Transposed convolution with PyTorch's semantics (nn.ConvTranspose2d), computed as a gather
 // (each output element sums its contributions; no atomics). Weight: in x out/groups x kh x kw.
 class ConvTranspose2d {
@@ -25,12 +34,12 @@ class ConvTranspose2d {
   Shape weight_shape() const;
   Shape output_shape(const Shape& input) const;
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight, const Tensor* bias,
-              const Tensor& output) const;
+              const Tensor& output, const ConvTransposeFusion& fusion = {}) const;
 
  private:
+  const vk::Pipeline& pipeline(bool addend) const;
   Context& context_;
   ConvTranspose2dParams params_;
-  const vk::Pipeline* pipeline_;
 };
 
 }  // namespace vkseg::ops

@@ -92,7 +92,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   const DeviceInfo& device = context.info();
 
   struct Row {
-    std::string name, op;
+    std::string name, op, fused_into;
     double ms, gflops;
   };
   std::vector<Row> rows;
@@ -100,8 +100,8 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   for (const Session::Layer& l : session.layers()) {
     const auto it = per_layer.find(l.name);
     const double ms = it == per_layer.end() ? 0.0 : stats(it->second).median;
-    timed += it != per_layer.end();
-    rows.push_back({l.name, l.op, ms, ms > 0 ? double(l.flops) / (ms * 1e6) : 0.0});
+    timed += it != per_layer.end() || !l.fused_into.empty();
+    rows.push_back({l.name, l.op, l.fused_into, ms, ms > 0 ? double(l.flops) / (ms * 1e6) : 0.0});
   }
   const double layer_sum = std::max(1e-9, [&] {
     double t = 0;
@@ -131,7 +131,8 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     j["layers"] = nlohmann::ordered_json::array();
     for (const Row& r : rows) {
       j["layers"].push_back({{"name", r.name}, {"op", r.op}, {"ms", r.ms},
-                             {"share", r.ms / layer_sum}, {"gflops", r.gflops}});
+                             {"share", r.ms / layer_sum}, {"gflops", r.gflops},
+                             {"fused_into", r.fused_into}});
     }
     j["kernels"] = nlohmann::ordered_json::array();
     for (const auto& [kernel, ms] : kernel_rows) {
@@ -160,6 +161,10 @@ int cmd_bench(const std::vector<std::string>& arguments) {
              double(session.workspace_bytes()) / (1 << 20));
   fmt::print("\n  {:<16} {:<17} {:>10} {:>7} {:>10}\n", "layer", "op", "ms", "share", "GFLOP/s");
   for (const Row& r : rows) {
+    if (!r.fused_into.empty()) {
+      fmt::print("  {:<16} {:<17} {:>10} (computed by {})\n", r.name, r.op, "-", r.fused_into);
+      continue;
+    }
     fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", r.name, r.op, r.ms,
                100 * r.ms / layer_sum, r.gflops);
   }
