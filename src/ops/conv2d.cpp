@@ -198,32 +198,28 @@ Conv2d::Conv2d(Context& context, const Conv2dParams& params)
   type_ = storage_type(p.precision);
   require_precision(context, "conv2d", p.precision);
   shuffle_weights_ = has_subgroup_shuffle(context);
-  if (variant_ == Conv2dVariant::Im2col) im2col_.emplace(context, p);
-  if (variant_ == Conv2dVariant::Winograd) winograd_.emplace(context, p);
+  if (variant_ == Conv2dVariant::Im2col) packed_ = std::make_shared<Im2colConv>(context, p);
+  if (variant_ == Conv2dVariant::Winograd) packed_ = std::make_shared<WinogradConv>(context, p);
 }
 
 Shape Conv2d::prepared_weight_shape() const {
-  if (im2col_) return {1, 1, 1, uint32_t(im2col_->weight_floats())};
-  if (winograd_) return {1, 1, 1, uint32_t(winograd_->weight_floats())};
-  return weight_shape();
+  return packed_ ? Shape{1, 1, 1, uint32_t(packed_->weight_floats())} : weight_shape();
 }
 
-DType Conv2d::prepared_weight_type() const { return winograd_ ? DType::F32 : type_; }
+DType Conv2d::prepared_weight_type() const {
+  return variant_ == Conv2dVariant::Winograd ? DType::F32 : type_;
+}
 
 std::vector<float> Conv2d::prepare_weights(const std::vector<float>& weights) const {
   if (weights.size() != weight_shape().count()) {
     throw Error(fmt::format("conv2d: {} weights given, the layer has {}", weights.size(),
                             weight_shape().count()));
   }
-  if (im2col_) return im2col_->prepare_weights(weights);
-  if (winograd_) return winograd_->prepare_weights(weights);
-  return weights;
+  return packed_ ? packed_->prepare_weights(weights) : weights;
 }
 
 uint64_t Conv2d::workspace_bytes(const Shape& input) const {
-  if (im2col_) return im2col_->workspace_bytes(output_shape(input));
-  if (winograd_) return winograd_->workspace_bytes(output_shape(input));
-  return 0;
+  return packed_ ? packed_->workspace_bytes(output_shape(input)) : 0;
 }
 
 Shape Conv2d::weight_shape() const {
@@ -259,13 +255,9 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     require_fits("conv2d", "bias", *bias, DType::F32);
     require_shape("conv2d", "bias", bias->shape, {1, p.out_channels, 1, 1});
   }
-  if (im2col_ || winograd_) {
+  if (packed_) {
     if (!workspace) throw Error("conv2d: the layer needs a workspace but none was given");
-    if (im2col_) {
-      im2col_->record(recorder, input, weight, bias, output, *workspace);
-    } else {
-      winograd_->record(recorder, input, weight, bias, output, *workspace);
-    }
+    packed_->record(recorder, input, weight, bias, output, *workspace);
     return;
   }
   const DeviceInfo& info = context_.info();

@@ -1,5 +1,5 @@
 #pragma once
-#include <optional>
+#include <memory>
 #include <vector>
 
 #include "ops/conv2d_packed.hpp"
@@ -39,8 +39,7 @@ class Conv2d {
   Conv2dVariant variant_;
   DType type_;
   bool shuffle_weights_;  // the device can broadcast weights across 8 lanes by subgroup shuffle
-  std::optional<Im2colConv> im2col_;
-  std::optional<WinogradConv> winograd_;
+  std::shared_ptr<const PackedConv> packed_;  // Im2col and Winograd
 };
 
 }  // namespace vkseg::ops

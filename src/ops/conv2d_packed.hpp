@@ -11,15 +11,27 @@ namespace vkseg::ops {
 // k_conv_workspace_budget bytes so that large inputs do not need large scratch memory.
 constexpr uint64_t k_conv_workspace_budget = uint64_t(32) << 20;
 
+// What Conv2d needs of a convolution built on PackedGemm.
+class PackedConv {
+ public:
+  virtual ~PackedConv() = default;
+  // Floats of the repacked weights, and the repacking of PyTorch's layout.
+  virtual uint64_t weight_floats() const = 0;
+  virtual std::vector<float> prepare_weights(const std::vector<float>& weights) const = 0;
+  virtual uint64_t workspace_bytes(const Shape& output) const = 0;
+  virtual void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
+                      const Tensor* bias, const Tensor& output, const Tensor& workspace) const = 0;
+};
+
 // im2col packing of the input, then one GEMM: any kernel, stride, padding and dilation.
-class Im2colConv {
+class Im2colConv : public PackedConv {
  public:
   Im2colConv(Context& context, const Conv2dParams& params);
-  uint64_t weight_floats() const;
-  std::vector<float> prepare_weights(const std::vector<float>& weights) const;
-  uint64_t workspace_bytes(const Shape& output) const;
+  uint64_t weight_floats() const override;
+  std::vector<float> prepare_weights(const std::vector<float>& weights) const override;
+  uint64_t workspace_bytes(const Shape& output) const override;
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
-              const Tensor* bias, const Tensor& output, const Tensor& workspace) const;
+              const Tensor* bias, const Tensor& output, const Tensor& workspace) const override;
 
  private:
   uint32_t columns_per_chunk(const Shape& output) const;
@@ -33,15 +45,15 @@ class Im2colConv {
 // channels, output transform (with bias and ReLU). 4x fewer multiplications than im2col. The
 // transformed weights stay fp32 at every precision: the transforms cancel large terms, and
 // fp16-rounded transformed weights cost about 10x the error of fp16 inputs.
-class WinogradConv {
+class WinogradConv : public PackedConv {
  public:
   WinogradConv(Context& context, const Conv2dParams& params);
   static bool applies(const Conv2dParams& params);
-  uint64_t weight_floats() const;
-  std::vector<float> prepare_weights(const std::vector<float>& weights) const;
-  uint64_t workspace_bytes(const Shape& output) const;
+  uint64_t weight_floats() const override;
+  std::vector<float> prepare_weights(const std::vector<float>& weights) const override;
+  uint64_t workspace_bytes(const Shape& output) const override;
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight,
-              const Tensor* bias, const Tensor& output, const Tensor& workspace) const;
+              const Tensor* bias, const Tensor& output, const Tensor& workspace) const override;
 
  private:
   struct Chunking {
