@@ -45,6 +45,33 @@ expect_error "exists; pass --force" "$vkseg" convert "$fixtures/fcn/fcn8s_featur
 expect_error "forbidden pickle global" "$vkseg" convert \
   "$fixtures/checkpoints/malicious_os_system.pt" -o "$work/evil.vkseg"
 [ ! -e "$work/evil.vkseg" ] || fail "a refused conversion left a file"
+# Hostile checkpoints: the error line names the file, then the problem.
+evil=$fixtures/checkpoints/malicious_eval_protocol4.pt
+expect_error "^vkseg: error: $evil: forbidden pickle global 'builtins.eval'" "$vkseg" convert \
+  "$evil" -o "$work/evil.vkseg"
+head -c 2000 "$fixtures/checkpoints/state_dict_zip.pt" >"$work/truncated.pt"
+expect_error "^vkseg: error: $work/truncated.pt: not a readable zip archive" "$vkseg" convert \
+  "$work/truncated.pt" -o "$work/x.vkseg"
+echo "not a checkpoint" >"$work/text.pt"
+expect_error "^vkseg: error: $work/text.pt: not a torch zip, legacy torch or safetensors" "$vkseg" \
+  convert "$work/text.pt" -o "$work/x.vkseg"
+/usr/bin/python3 - "$work" <<'PY'
+import json, struct, sys
+def safetensors(name, header, data_bytes):
+    text = json.dumps(header).encode()
+    with open(f"{sys.argv[1]}/{name}.safetensors", "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + bytes(data_bytes))
+f32 = lambda shape, begin, end: {"dtype": "F32", "shape": shape, "data_offsets": [begin, end]}
+safetensors("overlap", {"a": f32([2], 0, 8), "b": f32([2], 4, 12)}, 12)
+safetensors("beyond", {"a": f32([4], 0, 16)}, 8)
+safetensors("overflow", {"a": f32([2**32, 2**32, 2**32], 0, 0)}, 0)
+PY
+expect_error "^vkseg: error: $work/overlap.safetensors: tensor 'b' overlaps tensor 'a'$" "$vkseg" \
+  convert "$work/overlap.safetensors" -o "$work/x.vkseg"
+expect_error "^vkseg: error: $work/beyond.safetensors: tensor 'a': data_offsets .* lie outside" \
+  "$vkseg" convert "$work/beyond.safetensors" -o "$work/x.vkseg"
+expect_error "^vkseg: error: $work/overflow.safetensors: tensor 'a': shape too large$" "$vkseg" \
+  convert "$work/overflow.safetensors" -o "$work/x.vkseg"
 expect_error "fits no convolution" "$vkseg" convert "$fixtures/checkpoints/state_dict_zip.pt" \
   -o "$work/odd.vkseg"
 expect_error "requested --arch fcn32s" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" \
@@ -84,6 +111,12 @@ expect_error "exists; pass --force" "$vkseg" segment "$work/fcn16s.vkseg" "$imag
   | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.readline()); assert j["width"] == 53 and abs(sum(c["share"] for c in j["classes"]) - 1) < 1e-9, j; print("ok: --json line")'
 expect_error "not a readable" "$vkseg" segment "$work/fcn16s.vkseg" "$images/not_an_image.png" \
   -o "$work" --force
+expect_error "^vkseg: error: $images/empty.png: not a readable" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$images/empty.png" -o "$work" --force
+expect_error "^vkseg: error: $images/truncated.png: cannot decode the image" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$images/truncated.png" -o "$work" --force
+expect_error "^vkseg: error: $images/zero_width.png: the image has no pixels$" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$images/zero_width.png" -o "$work" --force
 expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \
   "$images/huge_100000x100000.png" -o "$work" --force
 expect_error "--alpha must be" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
@@ -122,6 +155,34 @@ expect_error "is 29x41 but its image is 53x37" "$vkseg" eval "$work/fcn16s.vkseg
 "$vkseg" info "$work/fcn16s.vkseg" --size 500x500 | grep -q "upscore16 .* 1x21x560x560" \
   || fail "info does not show upscore16 at 560x560 for a 500x500 input"
 echo "ok: info shows the FCN reference shapes"
+# Hostile models are refused when loaded, the file and the problem named.
+# edit_graph IN OUT CODE: OUT is IN with its graph `g` changed by the Python statement CODE.
+edit_graph() {
+  /usr/bin/python3 - "$@" <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+length = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + length])
+g = json.loads(header["__metadata__"]["graph"])
+exec(sys.argv[3])
+header["__metadata__"]["graph"] = json.dumps(g)
+text = json.dumps(header).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + length:])
+PY
+}
+head -c 100000 "$work/fcn16s.vkseg" >"$work/truncated.vkseg"
+expect_error "^vkseg: error: $work/truncated.vkseg: tensor '.*': data_offsets .* lie outside" \
+  "$vkseg" info "$work/truncated.vkseg"
+edit_graph "$work/fcn16s.vkseg" "$work/cycle.vkseg" 'g["nodes"][0]["inputs"] = [g["outputs"][0]]'
+expect_error "^vkseg: error: $work/cycle.vkseg: graph node .* (a dangling name or a cycle)$" \
+  "$vkseg" info "$work/cycle.vkseg"
+edit_graph "$work/fcn16s.vkseg" "$work/dangling.vkseg" 'g["outputs"] = ["ghost"]'
+expect_error "^vkseg: error: $work/dangling.vkseg: graph: an output names no tensor" "$vkseg" info \
+  "$work/dangling.vkseg"
+edit_graph "$work/fcn16s.vkseg" "$work/pool_pad.vkseg" \
+  'next(n for n in g["nodes"] if n["op"] == "max_pool2d")["pad"] = [5, 5]'
+expect_error "^vkseg: error: $work/pool_pad.vkseg: graph node .*: 'pad' 5x5 exceeds half the 2x2" \
+  "$vkseg" info "$work/pool_pad.vkseg"
 # Device faults: a clear line and status 1, never a crash or a hang.
 expect_error "mesa-vulkan-drivers" env VK_DRIVER_FILES=/nonexistent.json \
   VK_ICD_FILENAMES=/nonexistent.json "$vkseg" devices

@@ -1,6 +1,6 @@
 // read_checkpoint against the fixtures from make_checkpoint_fixtures.py: every format and
-// wrapper gives the tensors PyTorch reports; hostile, truncated and corrupted files are refused
-// with a one-line vkseg::Error.
+// wrapper gives the tensors PyTorch reports; hostile, truncated and corrupted files, and files
+// built here with one defect each, are refused with a one-line vkseg::Error.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,6 +9,7 @@
 
 #include "checkpoint_fixtures.hpp"
 #include "io/checkpoint.hpp"
+#include "io/torch_formats.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::test {
@@ -47,6 +48,181 @@ std::string refusal(const std::filesystem::path& path) {
   }
   ADD_FAILURE() << path << " was read without an error";
   return {};
+}
+
+// --- hand-built checkpoints, each with one defect a torch.save file never has
+
+std::string little_endian(uint64_t value, size_t bytes) {
+  std::string text;
+  for (size_t i = 0; i < bytes; ++i) text += char(value >> (8 * i));
+  return text;
+}
+// Pickle opcodes: BINUNICODE for a str, LONG1 with 8 bytes for any int64, MARK ... TUPLE.
+std::string pickled_str(const std::string& text) {
+  return "X" + little_endian(text.size(), 4) + text;
+}
+std::string pickled_int(int64_t value) { return "\x8a\x08" + little_endian(uint64_t(value), 8); }
+std::string pickled_ints(const std::vector<int64_t>& values) {
+  std::string text = "(";
+  for (int64_t value : values) text += pickled_int(value);
+  return text + "t";
+}
+
+// One state-dict entry as torch.save pickles it: _rebuild_tensor_v2 of a view of storage "0".
+struct TensorSpec {
+  std::string name = "w";
+  std::string storage_type = "FloatStorage";
+  int64_t storage_numel = 6;
+  int64_t offset = 0;
+  std::vector<int64_t> sizes{2, 3};
+  std::vector<int64_t> strides{3, 1};
+};
+
+// The zip format's persistent ids have 5 items, the legacy format's a sixth (None).
+std::string state_dict_pickle(const std::vector<TensorSpec>& tensors, bool legacy) {
+  std::string text = "\x80\x02}(";
+  for (const TensorSpec& t : tensors) {
+    text += pickled_str(t.name) + "ctorch._utils\n_rebuild_tensor_v2\n((" + pickled_str("storage") +
+            "ctorch\n" + t.storage_type + "\n" + pickled_str("0") + pickled_str("cpu") +
+            pickled_int(t.storage_numel) + (legacy ? "N" : "") + "tQ" + pickled_int(t.offset) +
+            pickled_ints(t.sizes) + pickled_ints(t.strides) + "\x89}tR";
+  }
+  return text + "u.";
+}
+
+struct StoredStorage {
+  std::string key = "0";
+  int64_t count = 6;  // the element count written before the bytes
+  std::string bytes = std::string(24, '\0');
+};
+
+// The legacy (torch <= 1.5) stream: magic, protocol 1001, sys_info, the object, the storage keys,
+// then each storage's element count and bytes.
+std::vector<uint8_t> legacy_file(const std::vector<TensorSpec>& tensors,
+                                 const std::vector<StoredStorage>& storages = {StoredStorage{}},
+                                 int64_t protocol = 1001) {
+  std::string text(std::begin(io::kLegacyMagic), std::end(io::kLegacyMagic));
+  text += "\x80\x02" + pickled_int(protocol) + ".\x80\x02}." + state_dict_pickle(tensors, true);
+  text += "\x80\x02(";
+  for (const StoredStorage& storage : storages) text += pickled_str(storage.key);
+  text += "l.";
+  for (const StoredStorage& storage : storages) {
+    text += little_endian(uint64_t(storage.count), 8) + storage.bytes;
+  }
+  return {text.begin(), text.end()};
+}
+
+uint32_t crc32(const std::string& data) {
+  uint32_t crc = 0xffffffff;
+  for (unsigned char byte : data) {
+    crc ^= byte;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320 & (0 - (crc & 1)));
+  }
+  return ~crc;
+}
+
+// A zip archive of uncompressed records, as torch.save (>= 1.6) writes them.
+std::vector<uint8_t> zip_file(const std::vector<std::pair<std::string, std::string>>& records) {
+  std::string local, central;
+  for (const auto& [name, data] : records) {
+    // version needed, flags, method (stored), time and date, CRC, sizes, name length, extra length
+    const std::string fields = little_endian(20, 2) + little_endian(0, 2) + little_endian(0, 2) +
+                               little_endian(0, 4) + little_endian(crc32(data), 4) +
+                               little_endian(data.size(), 4) + little_endian(data.size(), 4) +
+                               little_endian(name.size(), 2) + little_endian(0, 2);
+    // version made by, the fields, comment length, disk, internal and external attributes, and
+    // where the local header is
+    central += "PK\x01\x02" + little_endian(20, 2) + fields + little_endian(0, 2) +
+               little_endian(0, 2) + little_endian(0, 2) + little_endian(0, 4) +
+               little_endian(local.size(), 4) + name;
+    local += "PK\x03\x04" + fields + name + data;
+  }
+  const std::string end = "PK\x05\x06" + little_endian(0, 4) + little_endian(records.size(), 2) +
+                          little_endian(records.size(), 2) + little_endian(central.size(), 4) +
+                          little_endian(local.size(), 4) + little_endian(0, 2);
+  const std::string text = local + central + end;
+  return {text.begin(), text.end()};
+}
+
+// The refusal of `bytes` written to a file, checked to contain `fragment`.
+void expect_refused(const std::vector<uint8_t>& bytes, const std::string& fragment) {
+  ScratchDir scratch;
+  const std::filesystem::path path = scratch.path() / "hostile.pt";
+  write_bytes(path, bytes);
+  const std::string message = refusal(path);
+  EXPECT_NE(message.find(fragment), std::string::npos) << message;
+}
+
+// The hand-built files without a defect read, so each refusal below is its one defect's doing.
+TEST(Checkpoint, ReadsHandBuiltLegacyAndZipFiles) {
+  ScratchDir scratch;
+  const std::filesystem::path legacy = scratch.path() / "legacy.pt";
+  write_bytes(legacy, legacy_file({TensorSpec{}}));
+  const std::filesystem::path zip = scratch.path() / "zip.pt";
+  write_bytes(zip, zip_file({{"archive/data.pkl", state_dict_pickle({TensorSpec{}}, false)},
+                             {"archive/data/0", std::string(24, '\0')}}));
+  for (const auto& path : {legacy, zip}) {
+    const io::Checkpoint checkpoint = io::read_checkpoint(path.string());
+    ASSERT_EQ(checkpoint.tensors.size(), 1u);
+    EXPECT_EQ(checkpoint.tensors[0].shape, (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(checkpoint.tensors[0].values, std::vector<float>(6, 0.0f));
+  }
+}
+
+TEST(Checkpoint, RefusesWrongMagicAndOlderContainers) {
+  std::vector<uint8_t> tar(600, 0);
+  std::memcpy(tar.data() + 257, "ustar", 5);
+  expect_refused(tar, "tar-format torch checkpoints (torch < 0.4) are not supported");
+  const std::string torchscript = "PYTORCH1" + std::string(100, '\0');
+  expect_refused({torchscript.begin(), torchscript.end()}, "pre-1.0 TorchScript");
+  expect_refused(legacy_file({TensorSpec{}}, {StoredStorage{}}, 1000),
+                 "unsupported legacy torch protocol version");
+  expect_refused(zip_file({{"weights.bin", "not torch"}}),
+                 "zip archive without a <root>/data.pkl record (not a torch checkpoint)");
+}
+
+TEST(Checkpoint, RefusesNegativeAndOverflowingShapes) {
+  expect_refused(legacy_file({{.sizes = {-1, 3}}}), "tensor 'w' has a negative dimension");
+  // 2^32 cubed does not fit in 64 bits.
+  expect_refused(legacy_file({{.sizes = {1ll << 32, 1ll << 32, 1ll << 32}, .strides = {0, 0, 0}}}),
+                 "tensor 'w' has too many elements");
+  // 2^62 floats overflow the byte count.
+  expect_refused(legacy_file({{.storage_numel = 1ll << 62, .sizes = {1}, .strides = {1}}},
+                             {{.count = 1ll << 62, .bytes = ""}}),
+                 "storage '0' is too large");
+}
+
+TEST(Checkpoint, RefusesViewsOutsideTheirStorage) {
+  expect_refused(legacy_file({{.offset = 5}}), "tensor 'w' reaches element 10 of its 6-element");
+  expect_refused(legacy_file({{.offset = -1}}), "tensor 'w' has a negative storage offset");
+  expect_refused(legacy_file({{.sizes = {2}, .strides = {-1}}}), "tensor 'w' has invalid strides");
+  expect_refused(legacy_file({{.strides = {1}}}), "tensor size and stride ranks differ");
+  // The last element's index, 2 * 2^62 + 2 * 2^62, overflows 64 bits.
+  expect_refused(legacy_file({{.sizes = {3, 3}, .strides = {1ll << 62, 1ll << 62}}}),
+                 "tensor 'w' has invalid strides");
+}
+
+TEST(Checkpoint, RefusesStoragesThatDisagreeWithTheirReferences) {
+  expect_refused(legacy_file({TensorSpec{}}, {{.count = 5, .bytes = std::string(20, '\0')}}),
+                 "storage '0' holds 5 elements, its references say 6");
+  expect_refused(legacy_file({TensorSpec{}, {.name = "v", .storage_type = "HalfStorage"}}),
+                 "storage '0' is referenced as 6 x float32 and as 6 x float16");
+  expect_refused(legacy_file({TensorSpec{}}, {}), "storage '0' is missing from the file");
+  expect_refused(
+      legacy_file({TensorSpec{}}, {StoredStorage{}, {.key = "1", .count = 0, .bytes = ""}}),
+      "storage '1' is listed but never used");
+  const std::string pickle = state_dict_pickle({TensorSpec{}}, false);
+  expect_refused(
+      zip_file({{"archive/data.pkl", pickle}, {"archive/data/0", std::string(20, '\0')}}),
+      "storage '0' holds 20 bytes, its 6 x float32 need 24");
+  expect_refused(zip_file({{"archive/data.pkl", pickle}}),
+                 "zip record 'archive/data/0' is missing");
+  expect_refused(zip_file({{"archive/data.pkl", pickle},
+                           {"archive/data/0", std::string(24, '\0')},
+                           {"archive/byteorder", "big"}}),
+                 "big-endian torch checkpoints are not supported");
+  expect_refused(zip_file({{"a/data.pkl", pickle}, {"b/data.pkl", pickle}}),
+                 "more than one <root>/data.pkl");
 }
 
 TEST(Checkpoint, ReadsEveryFixtureExactly) {

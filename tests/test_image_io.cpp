@@ -1,6 +1,10 @@
 // Image reading (every layout a user may feed, broken files refused before any big allocation)
 // and PNG writing, against PIL's view of the same files (tests/fixtures/make_image_fixtures.py).
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <tuple>
 
 #include "harness.hpp"
 #include "io/image.hpp"
@@ -64,22 +68,70 @@ TEST(ImageIo, GreyAlphaAndSixteenBitBecomeRgb) {
   for (size_t i = 0; i < la.size() / 2; ++i) ASSERT_EQ(grey_alpha.rgb[3 * i + 1], la[2 * i]);
 }
 
-TEST(ImageIo, RefusesBrokenAndHostileFiles) {
-  for (const std::string name : {"truncated.png", "not_an_image.png", "empty.png",
-                                 "huge_100000x100000.png", "zero_width.png", "missing.png"}) {
-    const std::string path = (fs::path(image_fixture("rgb_37x53.png")).parent_path() / name).string();
-    try {
-      io::read_image(path);
-      ADD_FAILURE() << name << " was accepted";
-    } catch (const Error& e) {
-      const std::string message = e.what();
-      EXPECT_EQ(message.rfind(path, 0), 0u) << message;
-      EXPECT_EQ(message.find('\n'), std::string::npos);
-      if (name.find("huge") != std::string::npos) {
-        EXPECT_NE(message.find("exceed the limit"), std::string::npos) << message;
-      }
-    }
+// The message of the Error reading `path` throws: one line, starting with the path.
+std::string read_error(const std::string& path) {
+  try {
+    io::read_image(path);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path, 0), 0u) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    return message;
   }
+  ADD_FAILURE() << path << " was accepted";
+  return {};
+}
+
+TEST(ImageIo, RefusesBrokenAndHostileFiles) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"truncated.png", "cannot decode the image"},
+      {"not_an_image.png", "not a readable PNG, JPEG or BMP image"},
+      {"empty.png", "not a readable PNG, JPEG or BMP image"},
+      {"huge_100000x100000.png", "100000x100000 pixels exceed the limit"},
+      {"zero_width.png", "the image has no pixels"},
+      {"missing.png", "cannot open"},
+  };
+  for (const auto& [name, problem] : cases) {
+    const std::string path = (fs::path(image_fixture("rgb_37x53.png")).parent_path() / name).string();
+    EXPECT_NE(read_error(path).find(problem), std::string::npos) << name;
+  }
+}
+
+// A BMP or JPEG header claiming a huge size is refused from the header alone (stb would otherwise
+// allocate for the claim before finding the pixel data missing).
+TEST(ImageIo, RefusesHugeBmpAndJpegHeaders) {
+  const fs::path dir = ::testing::TempDir();
+  auto le32 = [](uint32_t v) {
+    return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+  };
+  // BITMAPFILEHEADER, then a BITMAPINFOHEADER: 100000x100000, 1 plane, 24 bits, uncompressed.
+  const std::string bmp = "BM" + le32(70) + le32(0) + le32(54) + le32(40) + le32(100000) +
+                          le32(100000) + "\x01\x00\x18\x00" + std::string(24, '\0') +
+                          std::string(16, '\0');
+  // SOI, then a baseline SOF0 of 65535x65535 with three components.
+  const std::string jpeg = std::string("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03", 12) +
+                           std::string("\x01\x11\x00\x02\x11\x01\x03\x11\x01\xff\xd9", 11);
+  for (const auto& [name, bytes, size] : {std::tuple{"huge.bmp", bmp, "100000x100000"},
+                                          std::tuple{"huge.jpg", jpeg, "65535x65535"}}) {
+    const std::string path = (dir / name).string();
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    EXPECT_NE(read_error(path).find(std::string(size) + " pixels exceed the limit"),
+              std::string::npos);
+  }
+}
+
+// VKSEG_MAX_IMAGE_PIXELS sets the limit (here just below and at the 37x53 = 1961-pixel image).
+TEST(ImageIo, PixelLimitComesFromTheEnvironment) {
+  const std::string path = image_fixture("rgb_37x53.png");
+  std::optional<std::string> outer;  // a limit set around the test, restored at its end
+  if (const char* value = std::getenv("VKSEG_MAX_IMAGE_PIXELS")) outer = value;
+  ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", "1960", 1), 0);
+  EXPECT_NE(read_error(path).find("53x37 pixels exceed the limit of 1960"), std::string::npos);
+  ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", "1961", 1), 0);
+  EXPECT_EQ(io::read_image(path).width, 53u);
+  ASSERT_EQ(::unsetenv("VKSEG_MAX_IMAGE_PIXELS"), 0);
+  EXPECT_EQ(io::max_image_pixels(), io::k_default_max_image_pixels);
+  if (outer) ::setenv("VKSEG_MAX_IMAGE_PIXELS", outer->c_str(), 1);
 }
 
 TEST(ImageIo, PaletteLabelsKeepTheirIndices) {

@@ -46,13 +46,8 @@ std::string temp_path(const std::string& name) {
   return (fs::path(::testing::TempDir()) / name).string();
 }
 
-// Saves the tiny model, lets `tamper` edit the raw safetensors content, and loads the result.
-std::string load_error(const std::function<void(io::SafetensorsFile&)>& tamper) {
-  const std::string path = temp_path("tampered.vkseg");
-  detail::save_model(tiny_model(), path);
-  io::SafetensorsFile file = io::read_safetensors(path);
-  tamper(file);
-  io::write_safetensors(path, file.tensors, file.metadata);
+// The message of the Error that loading `path` throws: one line, starting with the path.
+std::string load_error_of(const std::string& path) {
   try {
     Model::load(path);
   } catch (const Error& e) {
@@ -61,8 +56,18 @@ std::string load_error(const std::function<void(io::SafetensorsFile&)>& tamper) 
     EXPECT_EQ(message.rfind(path, 0), 0u) << "the message does not start with the path: " << message;
     return message;
   }
-  ADD_FAILURE() << "the tampered model loaded";
+  ADD_FAILURE() << path << " loaded";
   return {};
+}
+
+// Saves the tiny model, lets `tamper` edit the raw safetensors content, and loads the result.
+std::string load_error(const std::function<void(io::SafetensorsFile&)>& tamper) {
+  const std::string path = temp_path("tampered.vkseg");
+  detail::save_model(tiny_model(), path);
+  io::SafetensorsFile file = io::read_safetensors(path);
+  tamper(file);
+  io::write_safetensors(path, file.tensors, file.metadata);
+  return load_error_of(path);
 }
 
 void edit_graph(io::SafetensorsFile& f, const std::function<void(nlohmann::json&)>& edit) {
@@ -93,14 +98,28 @@ TEST(ModelFile, RoundTripsAndRuns) {
 TEST(ModelFile, RefusesFilesThatAreNotModels) {
   const std::string garbage = temp_path("garbage.vkseg");
   { std::ofstream(garbage) << "not a model at all"; }
-  EXPECT_THROW(Model::load(garbage), Error);
-  EXPECT_THROW(Model::load(temp_path("missing.vkseg")), Error);
+  EXPECT_CONTAINS(load_error_of(garbage), "safetensors header length");
+  EXPECT_CONTAINS(load_error_of(temp_path("missing.vkseg")), "no such file");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("format"); }), "not a vkseg model");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["format_version"] = "2"; }), "version 2");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["graph"] = "{nodes: "; }), "malformed");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("classes"); }), "classes");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "9"; }),
                   "input_channels");
+}
+
+// Every prefix of a valid model, the empty file included.
+TEST(ModelFile, RefusesTruncatedFiles) {
+  const std::string whole = temp_path("whole.vkseg");
+  detail::save_model(tiny_model(), whole);
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  const std::string path = temp_path("truncated.vkseg");
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    SCOPED_TRACE(length);
+    { std::ofstream(path, std::ios::binary) << bytes.substr(0, length); }
+    load_error_of(path);
+  }
 }
 
 TEST(ModelFile, RefusesGraphsThatCannotRun) {
@@ -137,6 +156,22 @@ TEST(ModelFile, RefusesGraphsThatCannotRun) {
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0]["weight"] = "missing.weight"; });
   }), "'missing.weight' is not in the file");
+  // Attributes no input size makes possible are refused at load, not when a network is built.
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) {
+      g["nodes"].push_back({{"name", "pool"}, {"op", "max_pool2d"}, {"inputs", {"conv"}},
+                            {"output", "pool"}, {"kernel", {2, 2}}, {"pad", {2, 0}}});
+    });
+  }), "graph node 'pool': 'pad' 2x0 exceeds half the 2x2 kernel");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) {
+      g["nodes"][0]["op"] = "conv_transpose2d";
+      g["nodes"][0]["output_pad"] = {0, 1};
+    });
+  }), "graph node 'conv': 'output_pad' 0x1 must be smaller than the stride 1x1 or the dilation");
+  EXPECT_CONTAINS(load_error([](auto& f) {  // parsed without recursion
+    f.metadata["graph"] = std::string(100000, '[') + std::string(100000, ']');
+  }), "graph: expected an object");
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0].erase("bias"); });
   }), "used by no layer");
@@ -151,6 +186,32 @@ TEST(ModelFile, RefusesWeightsThatDoNotFit) {
       }
     }
   }), "bias 'conv.bias' must hold 4 values");
+  // An empty tensor's other dimensions are not bounded by its byte count: this one made the bias
+  // check multiply 2^62 by 65536 groups past int64 (UBSan: signed integer overflow), and copying
+  // its values passed memcpy a null pointer.
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    for (auto& t : f.tensors) {
+      if (t.name == "conv.weight") {
+        t.shape = {0, int64_t(1) << 62, 3, 3};
+        t.data.clear();
+      }
+    }
+    edit_graph(f, [](auto& g) {
+      g["nodes"][0]["op"] = "conv_transpose2d";
+      g["nodes"][0]["groups"] = 65536;
+    });
+  }), "tensor 'conv.weight' holds no values");
+  // Every tensor is stored in the model's weight dtype, which is fp32 or fp16.
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    for (auto& t : f.tensors) {
+      if (t.name == "conv.bias") {
+        t.dtype = "F16";
+        t.data.resize(8);
+      }
+    }
+  }), "tensor 'conv.bias' has dtype F16; this fp32 model holds F32");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["weight_dtype"] = "fp64"; }),
+                  "weight_dtype 'fp64' is not fp32 or fp16");
   // The writer only writes float dtypes: relabel the bias as I32 (same size) in the raw header.
   const std::string path = temp_path("int_bias.vkseg");
   detail::save_model(tiny_model(), path);

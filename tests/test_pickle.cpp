@@ -238,10 +238,16 @@ TEST(Pickle, BoundsNestingAndRefusesCycles) {
         "]h\x00"s
         "aq\x00"s;
   EXPECT_PICKLE_ERROR(deep + ".", "nested deeper than 100");
+  // Tuples and dicts nest through other opcodes (TUPLE1, SETITEM) under the same bound.
+  EXPECT_PICKLE_ERROR("\x80\x02N" + std::string(200, '\x85') + ".", "nested deeper than 100");
+  std::string deep_dict = "\x80\x02}q\x00"s;  // each step stores the previous dict in a new one
+  for (int i = 0; i < 200; ++i) deep_dict += "}" + unicode("k") + "h\x00sq\x00"s;
+  EXPECT_PICKLE_ERROR(deep_dict + ".", "nested deeper than 100");
   EXPECT_PICKLE_ERROR(
       "\x80\x02]q\x00h\x00"s
       "a.",
       "recursive");
+  EXPECT_PICKLE_ERROR("\x80\x02}q\x00"s + unicode("self") + "h\x00s."s, "recursive");
   // Changing a list after it went into another one could build a cycle; it is refused.
   EXPECT_PICKLE_ERROR(
       "\x80\x02]q\x00]h\x00"s

@@ -173,6 +173,19 @@ Graph graph_from_json(const nlohmann::json& json, const WeightShapes& weights) {
     n.dilation = read_pair(j, "dilation", n.name, n.dilation, 1);
     n.output_pad = read_pair(j, "output_pad", n.name, n.output_pad, 0);
     n.offset = read_pair(j, "offset", n.name, n.offset, 0, 1u << 20);
+    // PyTorch's rules, checked here too so that a file breaking them is refused when loaded.
+    if (n.op == OpKind::MaxPool2d && (n.pad[0] > n.kernel[0] / 2 || n.pad[1] > n.kernel[1] / 2)) {
+      fail(n.name, fmt::format("'pad' {}x{} exceeds half the {}x{} kernel", n.pad[0], n.pad[1],
+                               n.kernel[0], n.kernel[1]));
+    }
+    if (n.op == OpKind::ConvTranspose2d &&
+        ((n.output_pad[0] >= n.stride[0] && n.output_pad[0] >= n.dilation[0]) ||
+         (n.output_pad[1] >= n.stride[1] && n.output_pad[1] >= n.dilation[1]))) {
+      fail(n.name, fmt::format("'output_pad' {}x{} must be smaller than the stride {}x{} or the "
+                               "dilation {}x{}",
+                               n.output_pad[0], n.output_pad[1], n.stride[0], n.stride[1],
+                               n.dilation[0], n.dilation[1]));
+    }
     if (j.contains("groups")) {
       if (!j["groups"].is_number_unsigned() || j["groups"].get<uint64_t>() == 0 ||
           j["groups"].get<uint64_t>() > 65536) {

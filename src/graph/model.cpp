@@ -184,6 +184,12 @@ Model Model::load(const std::string& path) {
     }
     model->arch = detail::metadata_value(meta, "arch");
     model->weight_dtype = detail::metadata_value(meta, "weight_dtype");
+    if (model->weight_dtype != "fp32" && model->weight_dtype != "fp16") {
+      throw Error(fmt::format("weight_dtype '{}' is not fp32 or fp16", model->weight_dtype));
+    }
+    // save_model stores every tensor in the model's weight dtype.
+    const bool half = model->weight_dtype == "fp16";
+    const std::string stored_dtype = half ? "F16" : "F32";
     const std::string channels = detail::metadata_value(meta, "input_channels");
     if (channels.size() != 1 || channels[0] < '1' || channels[0] > '4') {
       throw Error(fmt::format("input_channels '{}' is not 1 to 4", channels));
@@ -193,20 +199,25 @@ Model Model::load(const std::string& path) {
     model->min_input = detail::size_metadata(meta, "min_input");
     graph::WeightShapes shapes;
     for (const io::SafetensorsTensor& t : file.tensors) {
+      if (t.dtype != stored_dtype) {
+        throw Error(fmt::format("tensor '{}' has dtype {}; this {} model holds {}", t.name, t.dtype,
+                                model->weight_dtype, stored_dtype));
+      }
+      // No layer has an empty weight or bias, and the byte count bounds no dimension of an empty
+      // tensor (0 x 2^62 takes 0 bytes), so the graph checks could overflow on one.
+      if (t.data.empty()) throw Error(fmt::format("tensor '{}' holds no values", t.name));
       detail::WeightTensor w{t.shape, {}};
       uint64_t count = 1;
       for (int64_t d : t.shape) count *= uint64_t(d);
       w.values.resize(count);
-      if (t.dtype == "F32") {
-        std::memcpy(w.values.data(), t.data.data(), count * 4);
-      } else if (t.dtype == "F16") {
+      if (half) {
         for (uint64_t i = 0; i < count; ++i) {
           uint16_t h;
           std::memcpy(&h, t.data.data() + 2 * i, 2);
           w.values[i] = io::half_to_float(h);
         }
       } else {
-        throw Error(fmt::format("tensor '{}' has dtype {}; models hold F32 or F16", t.name, t.dtype));
+        std::memcpy(w.values.data(), t.data.data(), count * 4);
       }
       shapes[t.name] = t.shape;
       model->weights[t.name] = std::move(w);

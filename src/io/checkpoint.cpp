@@ -85,6 +85,9 @@ class TensorList {
 void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
                   const std::string& name, std::vector<float>& out) {
   if (out.empty()) return;
+  if (tensor.storage_offset < 0) {
+    throw Error(fmt::format("tensor '{}' has a negative storage offset", name));
+  }
   const size_t rank = tensor.sizes.size();
   // Highest element index the view touches must lie inside the storage.
   uint64_t last = uint64_t(tensor.storage_offset);
@@ -96,7 +99,7 @@ void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
       throw Error(fmt::format("tensor '{}' has invalid strides", name));
     }
   }
-  if (tensor.storage_offset < 0 || last >= uint64_t(tensor.storage.numel)) {
+  if (last >= uint64_t(tensor.storage.numel)) {
     throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage", name, last,
                             tensor.storage.numel));
   }
