@@ -118,6 +118,17 @@ TEST(ImageIo, RefusesHugeBmpAndJpegHeaders) {
     EXPECT_NE(read_error(path).find(std::string(size) + " pixels exceed the limit"),
               std::string::npos);
   }
+  // Negative or INT_MIN sizes: refused before stb (which takes abs(INT_MIN)) sees them.
+  for (const auto& [width, height] : {std::pair{uint32_t(-5), 10u}, std::pair{10u, 0x80000000u},
+                                      std::pair{10u, 0u}}) {
+    const std::string path = (dir / "negative.bmp").string();
+    {
+      std::ofstream(path, std::ios::binary)
+          << "BM" + le32(70) + le32(0) + le32(54) + le32(40) + le32(width) + le32(height) +
+                 "\x01\x00\x18\x00" + std::string(40, '\0');
+    }
+    EXPECT_NE(read_error(path).find("is not an image"), std::string::npos) << read_error(path);
+  }
 }
 
 // VKSEG_MAX_IMAGE_PIXELS sets the limit (here just below and at the 37x53 = 1961-pixel image).
@@ -129,6 +140,11 @@ TEST(ImageIo, PixelLimitComesFromTheEnvironment) {
   EXPECT_NE(read_error(path).find("53x37 pixels exceed the limit of 1960"), std::string::npos);
   ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", "1961", 1), 0);
   EXPECT_EQ(io::read_image(path).width, 53u);
+  // Anything but a positive count is refused, never read as "no limit" (-1 as 2^64 - 1).
+  for (const char* bad : {"-1", "0", "lots", "99999999999999999999999"}) {
+    ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", bad, 1), 0);
+    EXPECT_NE(read_error(path).find("is not a positive number of pixels"), std::string::npos) << bad;
+  }
   ASSERT_EQ(::unsetenv("VKSEG_MAX_IMAGE_PIXELS"), 0);
   EXPECT_EQ(io::max_image_pixels(), io::k_default_max_image_pixels);
   if (outer) ::setenv("VKSEG_MAX_IMAGE_PIXELS", outer->c_str(), 1);

@@ -106,6 +106,18 @@ TEST(ModelFile, RefusesFilesThatAreNotModels) {
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("classes"); }), "classes");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "9"; }),
                   "input_channels");
+  // Preprocessing numbers must be floats: 1e39 would become infinity (converting it is UB).
+  auto with_preprocess = [](const char* key, double value) {
+    return [=](io::SafetensorsFile& f) {
+      nlohmann::json p = nlohmann::json::parse(f.metadata.at("preprocess"));
+      if (p[key].is_array()) p[key][1] = value; else p[key] = value;
+      f.metadata["preprocess"] = p.dump();
+    };
+  };
+  EXPECT_CONTAINS(load_error(with_preprocess("mean", 1e39)), "'mean' values must be finite floats");
+  EXPECT_CONTAINS(load_error(with_preprocess("std", -1e300)), "'std' values must be finite floats");
+  EXPECT_CONTAINS(load_error(with_preprocess("scale", 1e39)), "'scale' values must be finite floats");
+  EXPECT_CONTAINS(load_error(with_preprocess("std", 0)), "std values must be non-zero");
 }
 
 // Every prefix of a valid model, the empty file included.

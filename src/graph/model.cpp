@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <set>
 
@@ -31,25 +32,33 @@ nlohmann::ordered_json preprocess_json(const Preprocess& p) {
   return j;
 }
 
+// A JSON number that fits a float (a larger double would not convert to one).
+float finite_float(const nlohmann::json& v, const char* key) {
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+    throw Error(fmt::format("preprocess '{}' values must be finite floats", key));
+  }
+  return float(d);
+}
+
 Preprocess parse_preprocess(const nlohmann::json& j) {
   Preprocess p;
   auto triple = [&](const char* key) {
     const auto& v = j.at(key);
     if (!v.is_array() || v.size() != 3) throw Error(fmt::format("preprocess '{}' needs 3 values", key));
     std::array<float, 3> out{};
-    for (int i = 0; i < 3; ++i) out[i] = v[i].get<float>();
+    for (int i = 0; i < 3; ++i) out[i] = finite_float(v[i], key);
     return out;
   };
   const std::string order = j.at("channel_order").get<std::string>();
   if (order != "rgb" && order != "bgr") throw Error("preprocess channel_order must be rgb or bgr");
   p.bgr = order == "bgr";
-  p.scale = j.at("scale").get<float>();
+  p.scale = finite_float(j.at("scale"), "scale");
   p.mean = triple("mean");
   p.std = triple("std");
   for (float s : p.std) {
     if (!(std::isfinite(s) && s != 0.0f)) throw Error("preprocess std values must be non-zero");
   }
-  if (!std::isfinite(p.scale)) throw Error("preprocess scale must be finite");
   return p;
 }
 

@@ -5,6 +5,8 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
+#include <limits>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -114,12 +116,18 @@ void write_png(const std::string& path, uint32_t width, uint32_t height, int col
 }  // namespace
 
 uint64_t max_image_pixels() {
-  if (const char* env = std::getenv("VKSEG_MAX_IMAGE_PIXELS"); env && *env) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(env, &end, 10);
-    if (*end == '\0' && v > 0) return v;
+  const char* env = std::getenv("VKSEG_MAX_IMAGE_PIXELS");
+  if (!env || !*env) return k_default_max_image_pixels;
+  // Digits only: strtoull would read "-1" as 2^64 - 1, which would lift the limit.
+  const std::string text = env;
+  errno = 0;
+  const unsigned long long v = text.find_first_not_of("0123456789") == std::string::npos
+                                   ? std::strtoull(env, nullptr, 10)
+                                   : 0;
+  if (v == 0 || errno != 0) {
+    throw Error(fmt::format("VKSEG_MAX_IMAGE_PIXELS='{}' is not a positive number of pixels", text));
   }
-  return k_default_max_image_pixels;
+  return v;
 }
 
 Image read_image(const std::string& path) {
@@ -128,9 +136,9 @@ Image read_image(const std::string& path) {
     if (!file) throw Error("cannot open the file");
     // A PNG's size is checked from its IHDR first: stb refuses very large PNGs itself, but with
     // only "unknown image type" to say.
-    uint8_t header[24] = {};
-    if (std::fread(header, 1, sizeof header, file.get()) == sizeof header &&
-        png_sig_cmp(header, 0, 8) == 0 && std::memcmp(header + 12, "IHDR", 4) == 0) {
+    uint8_t header[26] = {};
+    const size_t header_bytes = std::fread(header, 1, sizeof header, file.get());
+    if (header_bytes >= 24 && png_sig_cmp(header, 0, 8) == 0 && std::memcmp(header + 12, "IHDR", 4) == 0) {
       auto be32 = [&](int at) {
         return uint32_t(header[at]) << 24 | uint32_t(header[at + 1]) << 16 |
                uint32_t(header[at + 2]) << 8 | header[at + 3];
@@ -138,6 +146,21 @@ Image read_image(const std::string& path) {
       check_size(be32(16), be32(20));
     }
     if (header[0] == 0xff) check_jpeg_huffman_tables(read_file(path));  // stb: "ff+ d8" is JPEG
+    // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
+    // INT_MIN) and reports a negative width as a huge one. Negative heights (top-down rows) are
+    // valid.
+    if (header_bytes >= 26 && header[0] == 'B' && header[1] == 'M' &&
+        (header[14] | header[15] << 8 | header[16] << 16 | uint32_t(header[17]) << 24) >= 40) {
+      auto le32 = [&](int at) {
+        return int32_t(uint32_t(header[at]) | uint32_t(header[at + 1]) << 8 |
+                       uint32_t(header[at + 2]) << 16 | uint32_t(header[at + 3]) << 24);
+      };
+      const int32_t width = le32(18), height = le32(22);
+      if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min()) {
+        throw Error(fmt::format("a BMP of {}x{} pixels is not an image", width, height));
+      }
+      check_size(uint32_t(width), uint32_t(height < 0 ? -height : height));
+    }
     std::rewind(file.get());
     int width = 0, height = 0, channels = 0;
     // The header alone first, so a hostile size is refused before any allocation.
