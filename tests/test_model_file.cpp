@@ -168,6 +168,12 @@ TEST(ModelFile, RefusesGraphsThatCannotRun) {
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0]["weight"] = "missing.weight"; });
   }), "'missing.weight' is not in the file");
+  // Channel counts that do not follow from layer to layer are refused at load too.
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "2"; }),
+                  "weight 'conv.weight' takes 3 channels but its input 'image' has 2");
+  EXPECT_CONTAINS(load_error([](auto& f) {  // adds the 3-channel image to the 4-channel conv
+    edit_graph(f, [](auto& g) { g["nodes"][1]["op"] = "crop_add"; });
+  }), "its addend 'image' takes 3 channels but its input 'conv' has 4");
   // Attributes no input size makes possible are refused at load, not when a network is built.
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) {

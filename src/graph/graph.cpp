@@ -223,4 +223,39 @@ Graph graph_from_json(const nlohmann::json& json, const WeightShapes& weights) {
   return g;
 }
 
+void check_channels(const Graph& graph, uint32_t input_channels, const WeightShapes& weights) {
+  std::map<std::string, int64_t> channels{{graph.input, input_channels}};
+  for (const Node& n : graph.nodes) {
+    const int64_t in = channels.at(n.inputs[0]);
+    auto require = [&](int64_t expected, const std::string& what) {
+      if (in != expected) {
+        throw Error(fmt::format("graph: node '{}': {} takes {} channels but its input '{}' has {}",
+                                n.name, what, expected, n.inputs[0], in));
+      }
+    };
+    int64_t out = in;
+    switch (n.op) {
+      case OpKind::Conv2d: {
+        const auto& w = weights.at(n.weight);
+        require(w[1] * n.groups, fmt::format("weight '{}'", n.weight));
+        out = w[0];
+        break;
+      }
+      case OpKind::ConvTranspose2d: {
+        const auto& w = weights.at(n.weight);
+        require(w[0], fmt::format("weight '{}'", n.weight));
+        out = w[1] * n.groups;
+        break;
+      }
+      case OpKind::CropAdd:
+        require(channels.at(n.inputs[1]), fmt::format("its addend '{}'", n.inputs[1]));
+        break;
+      case OpKind::MaxPool2d:
+      case OpKind::Crop:
+      case OpKind::Relu: break;
+    }
+    channels[n.output] = out;
+  }
+}
+
 }  // namespace vkseg::graph

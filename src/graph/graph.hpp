@@ -46,5 +46,8 @@ nlohmann::ordered_json to_json(const Graph& graph);
 // cycles), unique outputs, weights present with shapes that fit the op. Throws Error naming the
 // node and the problem.
 Graph graph_from_json(const nlohmann::json& json, const WeightShapes& weights);
+// Follows channel counts from the input through every layer: each convolution's weights must
+// take what its input holds, and crop_add's two inputs must agree. Throws Error naming the node.
+void check_channels(const Graph& graph, uint32_t input_channels, const WeightShapes& weights);
 
 }  // namespace vkseg::graph

@@ -234,6 +234,7 @@ Model Model::load(const std::string& path) {
     try {
       model->graph = graph::graph_from_json(nlohmann::json::parse(detail::metadata_value(meta, "graph")),
                                             shapes);
+      graph::check_channels(model->graph, model->input_channels, shapes);
       model->preprocess =
           detail::parse_preprocess(nlohmann::json::parse(detail::metadata_value(meta, "preprocess")));
       model->classes =
