@@ -256,6 +256,13 @@ TEST(Pickle, BoundsNestingAndRefusesCycles) {
       "already nested");
 }
 
+TEST(Pickle, BoundsTheValuesItBuilds) {
+  // A list of 2^20 + 1 Nones (one byte each): refused once the values pass the cap, where each
+  // value would otherwise cost hundreds of bytes of memory.
+  EXPECT_PICKLE_ERROR("\x80\x02](" + std::string((size_t(1) << 20) + 1, 'N') + "e.",
+                      "more than 1048576 values");
+}
+
 // Random opcode soup: any outcome but a crash or a foreign exception is fine.
 TEST(Pickle, SurvivesRandomOpcodeStreams) {
   const std::string alphabet =

@@ -21,6 +21,9 @@ constexpr size_t kMaxMarks = 256;
 constexpr size_t kMaxStack = size_t(1) << 22;
 constexpr size_t kMaxMemo = size_t(1) << 22;
 constexpr size_t kMaxContainerItems = size_t(1) << 22;
+// Values in all: a state dict of thousands of tensors needs tens of thousands; without a cap a
+// pickle of a few MB of one-byte opcodes can build ~230x its size in memory.
+constexpr size_t kMaxValues = size_t(1) << 20;
 
 constexpr std::array<std::pair<std::string_view, DType>, 10> kStorageTypes{{
     {"FloatStorage", DType::Float32},
@@ -134,6 +137,7 @@ class Unpickler {
   // --- stack ---
   template <class T>
   NodeRef make(T&& data) {
+    if (++values_ > kMaxValues) fail(fmt::format("pickle builds more than {} values", kMaxValues));
     auto node = std::make_shared<Node>();
     node->data = std::forward<T>(data);
     return node;
@@ -330,6 +334,7 @@ class Unpickler {
   std::span<const uint8_t> bytes_;
   size_t pos_;
   std::vector<TorchStorage>* storages_seen_;
+  size_t values_ = 0;
   size_t op_start_ = 0;
   std::vector<NodeRef> stack_;
   std::vector<size_t> marks_;
