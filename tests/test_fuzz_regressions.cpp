@@ -55,6 +55,18 @@ TEST(FuzzRegressions, JpegHuffmanTableWithTooManyCodes) {
             std::string::npos);
 }
 
+// fuzz_image (UBSan): a PNG whose first IDAT chunk is empty made stb_image 2.27 memcpy zero bytes
+// into its still-null data buffer ("null pointer passed as argument 1").
+TEST(FuzzRegressions, PngWithAnEmptyFirstIdat) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "empty_idat.png").string();
+  const std::string crc = "\0\0\0\0"s;  // stb does not check CRCs
+  write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0"s +
+                             crc + "\0\0\0\0IDAT"s + crc + "\0\0\0\0IEND"s + crc));
+  EXPECT_NE(error_of([&] { io::read_image(path); }).find("first IDAT chunk is empty"),
+            std::string::npos);
+}
+
 // fuzz_model (UBSan, float-cast-overflow): a class colour of 1e20 was converted to int before the
 // 0..255 check, and 4294967297 wrapped around to 1 and was accepted.
 TEST(FuzzRegressions, ModelClassColourBeyondInt) {

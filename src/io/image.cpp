@@ -113,6 +113,24 @@ void write_png(const std::string& path, uint32_t width, uint32_t height, int col
   });
 }
 
+// stb_image 2.27 copies an IDAT chunk into its data buffer with memcpy, which is still null
+// before the first non-empty chunk: an empty first IDAT is undefined behaviour there. Walks the
+// chunk headers up to the first image data and refuses that case.
+void check_png_chunks(FILE* file) {
+  uint8_t chunk[8];
+  long at = 8;  // after the signature
+  while (std::fseek(file, at, SEEK_SET) == 0 && std::fread(chunk, 1, 8, file) == 8) {
+    const uint32_t length = uint32_t(chunk[0]) << 24 | uint32_t(chunk[1]) << 16 |
+                            uint32_t(chunk[2]) << 8 | chunk[3];
+    if (std::memcmp(chunk + 4, "IDAT", 4) == 0) {
+      if (length == 0) throw Error("not a readable PNG: its first IDAT chunk is empty");
+      return;
+    }
+    if (std::memcmp(chunk + 4, "IEND", 4) == 0 || length > 0x7fffffffu) return;
+    at += 12 + long(length);  // length, type, data, CRC
+  }
+}
+
 }  // namespace
 
 uint64_t max_image_pixels() {
@@ -144,6 +162,7 @@ Image read_image(const std::string& path) {
                uint32_t(header[at + 2]) << 8 | header[at + 3];
       };
       check_size(be32(16), be32(20));
+      check_png_chunks(file.get());
     }
     if (header[0] == 0xff) check_jpeg_huffman_tables(read_file(path));  // stb: "ff+ d8" is JPEG
     // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
