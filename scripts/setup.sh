@@ -9,7 +9,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libvulkan-dev glslc glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libpng-dev libvkfft-dev
+  libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libpng-dev libjpeg62-turbo-dev libvkfft-dev
   python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
 )
 missing=()

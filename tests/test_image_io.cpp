@@ -108,15 +108,19 @@ TEST(ImageIo, RefusesHugeBmpAndJpegHeaders) {
   const std::string bmp = "BM" + le32(70) + le32(0) + le32(54) + le32(40) + le32(100000) +
                           le32(100000) + "\x01\x00\x18\x00" + std::string(24, '\0') +
                           std::string(16, '\0');
-  // SOI, then a baseline SOF0 of 65535x65535 with three components.
-  const std::string jpeg = std::string("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03", 12) +
-                           std::string("\x01\x11\x00\x02\x11\x01\x03\x11\x01\xff\xd9", 11);
+  // SOI, a baseline SOF0 of 65000x65000 with three components, and the start of a scan: all a
+  // decoder reads before it would allocate the pixels.
+  const std::string jpeg = std::string("\xff\xd8\xff\xc0\x00\x11\x08\xfd\xe8\xfd\xe8\x03", 12) +
+                           std::string("\x01\x11\x00\x02\x11\x01\x03\x11\x01", 9) +
+                           std::string("\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00", 14) +
+                           std::string("\xff\xd9", 2);
   for (const auto& [name, bytes, size] : {std::tuple{"huge.bmp", bmp, "100000x100000"},
-                                          std::tuple{"huge.jpg", jpeg, "65535x65535"}}) {
+                                          std::tuple{"huge.jpg", jpeg, "65000x65000"}}) {
     const std::string path = (dir / name).string();
     { std::ofstream(path, std::ios::binary) << bytes; }
     EXPECT_NE(read_error(path).find(std::string(size) + " pixels exceed the limit"),
-              std::string::npos);
+              std::string::npos)
+        << read_error(path);
   }
   // Negative or INT_MIN sizes: refused before stb (which takes abs(INT_MIN)) sees them.
   for (const auto& [width, height] : {std::pair{uint32_t(-5), 10u}, std::pair{10u, 0x80000000u},

@@ -5,9 +5,11 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
-#include <limits>
 #include <cerrno>
-#include <cstdio>
+#include <csetjmp>
+#include <cstdio>  // before jpeglib.h, which needs FILE and size_t
+#include <jpeglib.h>
+#include <limits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -27,30 +29,60 @@ void check_size(uint64_t width, uint64_t height) {
   }
 }
 
-// stb_image 2.27 (Debian 12's libstb) fills a JPEG Huffman table without checking that the
-// table's 16 code counts add up to at most 256 symbols, and writes past the table when they add
-// up to more (upstream fixed it in 2.28). Walks the marker segments as stb does and refuses such a
-// table before stb sees it.
-void check_jpeg_huffman_tables(std::span<const uint8_t> jpeg) {
-  const auto byte_at = [&](size_t i) -> uint32_t { return i < jpeg.size() ? jpeg[i] : 0; };
-  size_t at = 0;
-  while (at + 1 < jpeg.size()) {
-    const uint32_t marker = jpeg[at + 1];
-    // Entropy-coded bytes, stuffed 0xff00, fill bytes, and the markers without a segment (SOI).
-    if (jpeg[at] != 0xff || marker == 0x00 || marker == 0xff || (marker >= 0xd0 && marker <= 0xd9)) {
-      ++at;
-      continue;
-    }
-    const size_t segment_end = at + 2 + (byte_at(at + 2) << 8 | byte_at(at + 3));
-    // Like stb, read tables while the segment has room for one, even if it then runs past.
-    for (size_t table = at + 4; marker == 0xc4 && table < segment_end;) {
-      uint32_t symbols = 0;
-      for (size_t i = 1; i <= 16; ++i) symbols += byte_at(table + i);
-      if (symbols > 256) throw Error("corrupt JPEG: a Huffman table with more than 256 codes");
-      table += 17 + symbols;
-    }
-    at = std::max(segment_end, at + 2);
+// JPEGs are decoded by libjpeg-turbo, not stb_image: Debian 12's stb_image 2.27 writes past a
+// Huffman table whose code counts add up to more than 256, and reads outside its tables on
+// crafted entropy-coded data (both found by fuzz_image; fixed upstream in 2.28 and later).
+// libjpeg reports errors by longjmp; the message is kept for the Error thrown afterwards.
+struct JpegErrors {
+  jpeg_error_mgr manager;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void on_jpeg_error(j_common_ptr jpeg) {
+  auto* errors = reinterpret_cast<JpegErrors*>(jpeg->err);
+  (*jpeg->err->format_message)(jpeg, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+void on_jpeg_message(j_common_ptr) {}  // warnings (e.g. extraneous bytes) are not errors
+
+// Decodes into `image` (outside this function, so that it is not a local variable that the
+// longjmp leaves indeterminate); returns libjpeg's message on failure, empty on success. Sizes
+// past the limit are refused from the header, before any pixel memory is allocated.
+std::string decode_jpeg(const std::vector<uint8_t>& bytes, Image& image) {
+  jpeg_decompress_struct jpeg{};
+  JpegErrors errors{};
+  jpeg.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = on_jpeg_error;
+  errors.manager.output_message = on_jpeg_message;
+  if (setjmp(errors.jump)) {
+    jpeg_destroy_decompress(&jpeg);
+    return errors.message;
   }
+  jpeg_create_decompress(&jpeg);
+  jpeg_mem_src(&jpeg, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&jpeg, TRUE);
+  const uint32_t width = jpeg.image_width, height = jpeg.image_height;
+  const int components = jpeg.num_components;
+  if (uint64_t(width) * height > max_image_pixels() || components == 4) {
+    jpeg_destroy_decompress(&jpeg);
+    if (components == 4) return "CMYK and YCCK JPEGs are not supported";
+    check_size(width, height);  // throws the size error
+  }
+  jpeg.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&jpeg);
+  image.width = width;
+  image.height = height;
+  image.source_channels = uint32_t(components);
+  image.rgb.resize(size_t(width) * height * 3);
+  while (jpeg.output_scanline < height) {
+    JSAMPROW row = image.rgb.data() + size_t(jpeg.output_scanline) * width * 3;
+    jpeg_read_scanlines(&jpeg, &row, 1);
+  }
+  jpeg_finish_decompress(&jpeg);
+  jpeg_destroy_decompress(&jpeg);
+  return {};
 }
 
 struct FileCloser {
@@ -164,7 +196,13 @@ Image read_image(const std::string& path) {
       check_size(be32(16), be32(20));
       check_png_chunks(file.get());
     }
-    if (header[0] == 0xff) check_jpeg_huffman_tables(read_file(path));  // stb: "ff+ d8" is JPEG
+    // Whatever starts with 0xff goes to libjpeg: stb would take "ff+ d8" (fill bytes) as JPEG.
+    if (header_bytes >= 1 && header[0] == 0xff) {
+      Image image;
+      const std::string failure = decode_jpeg(read_file(path), image);
+      if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", failure));
+      return image;
+    }
     // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
     // INT_MIN) and reports a negative width as a huge one. Negative heights (top-down rows) are
     // valid.
