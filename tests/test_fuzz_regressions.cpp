@@ -81,6 +81,16 @@ TEST(FuzzRegressions, JpegEntropyDataBeyondTheHuffmanTable) {
   }
 }
 
+// fuzz_image (UBSan): a PNM header with a 60-digit width overflowed int in stb_image 2.27's PNM
+// parser. stb is now compiled with PNG and BMP only, so other formats are refused unread.
+TEST(FuzzRegressions, PnmHeaderWithAHugeWidth) {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "huge.ppm").string();
+  write_bytes(path, bytes_of("P6\r" + std::string(60, '5') + " 1\n255\n"s));
+  EXPECT_NE(error_of([&] { io::read_image(path); }).find("not a readable PNG, JPEG or BMP image"),
+            std::string::npos);
+}
+
 // fuzz_model (UBSan, float-cast-overflow): a class colour of 1e20 was converted to int before the
 // 0..255 check, and 4294967297 wrapped around to 1 and was accepted.
 TEST(FuzzRegressions, ModelClassColourBeyondInt) {
