@@ -17,11 +17,18 @@ import os
 import tempfile
 import time
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
+
+# FCN's bilinear upsampling initialisation, shared with the test fixtures.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "fixtures"))
+from make_fcn_fixtures import bilinear_kernel  # noqa: E402
 
 CLASS_NAMES = ["background", "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -112,17 +119,6 @@ def read_exported(out_dir, count):
     read = lambda sub, i: np.asarray(Image.open(os.path.join(out_dir, sub, f"{i:04d}.png")))
     return (np.stack([read("images", i) for i in range(count)]),
             np.stack([read("labels", i) for i in range(count)]))
-
-
-def bilinear_kernel(channels, k):
-    """FCN's upsampling initialisation: a bilinear filter on the class diagonal."""
-    factor = (k + 1) // 2
-    center = factor - 1 if k % 2 == 1 else factor - 0.5
-    og = np.ogrid[:k, :k]
-    filt = (1 - abs(og[0] - center) / factor) * (1 - abs(og[1] - center) / factor)
-    w = np.zeros((channels, channels, k, k), dtype=np.float32)
-    w[range(channels), range(channels)] = filt
-    return torch.from_numpy(w)
 
 
 class FCN8s(nn.Module):

@@ -39,15 +39,6 @@ using detail::Operator;
 using graph::Node;
 using graph::OpKind;
 
-// Of every tensor offset, so that any tensor can be bound as a storage or a texel buffer.
-uint64_t storage_alignment(const Context& context) {
-  const DeviceInfo& info = context.info();
-  return std::max<uint64_t>({256, info.min_storage_buffer_offset_alignment,
-                             info.min_texel_buffer_offset_alignment});
-}
-
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
 Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& model,
                        Precision precision) {
   switch (n.op) {
@@ -223,12 +214,11 @@ Network::Network(Context& context, const Model& model, Precision precision)
   // One buffer, one upload, every tensor at an aligned offset: weights in the storage type
   // (converted to fp16 here for an fp16 network), biases in fp32, each convolution's weights as
   // its variant reads them. Sizes first; then each tensor is written into the blob in turn.
-  const uint64_t alignment = storage_alignment(context);
   const ops::DType storage = ops::storage_type(precision);
   uint64_t total = 0;
   auto place = [&](const ops::Shape& shape, ops::DType type) {
     const ops::Tensor t{shape, {VK_NULL_HANDLE, total, shape.bytes(type)}, type};
-    total = align_up(total + shape.bytes(type), alignment);
+    total = ops::align_to_binding(context.info(), total + shape.bytes(type));
     return t;
   };
   std::set<std::string> conv_weights;
@@ -354,7 +344,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   for (const graph::Lifetime& l : lifetimes) s.naive_bytes += l.bytes;
 
   Context& ctx = net.context;
-  const graph::MemoryPlan plan = graph::plan_memory(lifetimes, storage_alignment(ctx));
+  const graph::MemoryPlan plan = graph::plan_memory(lifetimes, ops::binding_alignment(ctx.info()));
   s.arena = vk::Buffer(ctx, plan.arena_bytes);
   s.workspace = vk::Buffer(ctx, std::max<uint64_t>(workspace_bytes, 16));
   const ops::Tensor workspace{{1, 1, 1, 1}, s.workspace.view(), ops::DType::F32};

@@ -49,18 +49,6 @@ bool is_pointwise(const Conv2dParams& p) {
          p.pad_h == 0 && p.pad_w == 0;
 }
 
-// The register-blocked shader lets 8 lanes load 8 channels' weights at once and broadcast them
-// by shuffle; that needs subgroups of at least 8 with shuffles in compute shaders.
-bool has_subgroup_shuffle(const Context& context) {
-  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  properties.pNext = &subgroup;
-  vkGetPhysicalDeviceProperties2(context.physical_device(), &properties);
-  return context.info().min_subgroup_size >= 8 &&
-         (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-         (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
-}
-
 struct ChannelRange {
   uint32_t begin, end;
 };

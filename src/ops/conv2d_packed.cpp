@@ -23,12 +23,6 @@ VkFormat activation_format(Precision precision) {
   return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
 }
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
-uint64_t workspace_alignment(const DeviceInfo& info) {
-  return std::max<uint64_t>({256, info.min_storage_buffer_offset_alignment,
-                             info.min_texel_buffer_offset_alignment});
-}
 
 // How many of `total` units of `unit_bytes` each one chunk takes: what fits the budget and
 // `max_texels` texels of `unit_texels` each (at least one).
@@ -173,7 +167,7 @@ WinogradConv::Chunking WinogradConv::chunking(const Shape& o) const {
   ch.per_chunk = units_per_chunk(params_.workspace_budget, 36 * 16 * uint64_t(c4 + oc4), 36 * uint64_t(std::max(c4, oc4)),
                                  context_.info().max_texel_buffer_elements, ch.total);
   ch.v_bytes = 36 * 16 * uint64_t(c4) * ch.per_chunk;
-  ch.m_offset = align_up(ch.v_bytes, workspace_alignment(context_.info()));
+  ch.m_offset = align_to_binding(context_.info(), ch.v_bytes);
   ch.m_bytes = 36 * 16 * uint64_t(oc4) * ch.per_chunk;
   return ch;
 }

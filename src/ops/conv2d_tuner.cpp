@@ -11,6 +11,7 @@
 
 #include "io/file_io.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/dispatch.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -71,10 +72,7 @@ double time_variant(Context& context, const Proxy& proxy, Conv2dVariant variant,
   const DType type = storage_type(p.precision);
   const Shape weight_shape = conv.prepared_weight_shape();
   const uint64_t workspace_bytes = conv.workspace_bytes(proxy.input);
-  const uint64_t alignment = std::max<uint64_t>(
-      {256, context.info().min_storage_buffer_offset_alignment,
-       context.info().min_texel_buffer_offset_alignment});
-  auto aligned = [&](uint64_t v) { return (v + alignment - 1) / alignment * alignment; };
+  auto aligned = [&](uint64_t v) { return align_to_binding(context.info(), v); };
   // One zero-filled buffer: input, weights, bias, output, workspace.
   const uint64_t input_at = 0;
   const uint64_t weight_at = aligned(proxy.input.bytes(type));

@@ -9,6 +9,21 @@
 
 namespace vkseg::ops {
 
+uint64_t binding_alignment(const DeviceInfo& info) {
+  return std::max<uint64_t>({256, info.min_storage_buffer_offset_alignment,
+                             info.min_texel_buffer_offset_alignment});
+}
+
+bool has_subgroup_shuffle(const Context& context) {
+  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  properties.pNext = &subgroup;
+  vkGetPhysicalDeviceProperties2(context.physical_device(), &properties);
+  return context.info().min_subgroup_size >= 8 &&
+         (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+         (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+}
+
 std::string Shape::str() const { return fmt::format("{}x{}x{}x{}", n, c, h, w); }
 
 const char* dtype_name(DType type) {

@@ -27,4 +27,16 @@ FlatGrid flat_grid(const DeviceInfo& info, uint64_t invocations,
 
 inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
+// The offset alignment at which any range can be bound as a storage or a texel buffer (at
+// least 256 bytes), and `bytes` rounded up to it.
+uint64_t binding_alignment(const DeviceInfo& info);
+inline uint64_t align_to_binding(const DeviceInfo& info, uint64_t bytes) {
+  const uint64_t a = binding_alignment(info);
+  return (bytes + a - 1) / a * a;
+}
+
+// Whether compute shaders can shuffle within groups of 8 lanes (subgroups of at least 8 with
+// the shuffle operations): what the register-blocked and packed GEMMs use to share weights.
+bool has_subgroup_shuffle(const Context& context);
+
 }  // namespace vkseg::ops

@@ -39,16 +39,8 @@ PackedGemm::PackedGemm(Context& context, Precision a_precision, Precision out_pr
 }
 
 bool PackedGemm::supported(const Context& context) {
-  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  properties.pNext = &subgroup;
-  vkGetPhysicalDeviceProperties2(context.physical_device(), &properties);
-  const DeviceInfo& info = context.info();
-  if (info.min_subgroup_size < 8 || info.min_subgroup_size % 8 != 0 ||
-      !(subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
-      !(subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT)) {
-    return false;
-  }
+  // Subgroup sizes are powers of two, so at least 8 is a multiple of 8 as the shader needs.
+  if (!has_subgroup_shuffle(context)) return false;
   for (VkFormat format : {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R16_SFLOAT,
                           VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R16G16B16A16_SFLOAT}) {
     if (!texel_format_supported(context.physical_device(), format)) return false;
