@@ -7,6 +7,8 @@ vkseg=$1
 fixtures=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Tuning results and the pipeline cache go to this run's own directory, never the user's.
+export VKSEG_CACHE_DIR="$work/cache"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # expect_error PATTERN COMMAND...: exit status 1, exactly one line on stderr, matching PATTERN.

@@ -7,6 +7,8 @@ vkseg=$1
 root=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Tuning results and the pipeline cache go to this run's own directory, never the user's.
+export VKSEG_CACHE_DIR="$work/cache"
 /usr/bin/python3 "$root/tools/train_demo.py" --export-test "$work/split" >/dev/null
 "$vkseg" eval "$root/weights/demo/demo_fcn8s.vkseg" --images "$work/split/images" \
   --labels "$work/split/labels" --json >"$work/eval.json"

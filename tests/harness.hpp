@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <ostream>
 #include <random>
 #include <string>
@@ -31,6 +32,11 @@ void release_context();
 // Removes and returns the validation messages recorded so far in this test (for tests that
 // provoke a message on purpose).
 std::vector<std::string> take_validation_messages();
+
+// A directory of the running test's own, created empty when the test starts and removed when it
+// ends: tests never share a path (ctest runs them as separate processes, several at once), and
+// never touch the user's home or cache.
+const std::filesystem::path& temp_dir();
 
 // Seeded per test (the test's full name), so a failure reproduces.
 std::mt19937& rng();

@@ -32,8 +32,7 @@ nlohmann::json read_json(const std::string& path) {
 }  // namespace
 
 TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "vkseg-tuning";
-  std::filesystem::remove_all(dir);
+  const std::filesystem::path dir = test::temp_dir() / "vkseg-tuning";
   std::vector<std::string> messages;
   const ops::Conv2dParams layer{.in_channels = 24, .out_channels = 40, .kernel_h = 3,
                                 .kernel_w = 3, .pad_h = 1, .pad_w = 1, .relu = true};

@@ -37,7 +37,7 @@ fs::path convert(const std::string& checkpoint, const std::string& model_name,
   detail::ModelData model =
       graph::build_fcn(io::read_checkpoint((fixtures() / checkpoint).string()), options);
   model.weight_dtype = dtype;
-  const fs::path out = fs::path(::testing::TempDir()) / model_name;
+  const fs::path out = temp_dir() / model_name;
   detail::save_model(model, out.string());
   return out;
 }
@@ -121,8 +121,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, FcnMatchesPyTorch,
 
 TEST(FcnAutotuned, MatchesPyTorch) {
   // Every convolution's shader chosen by timing (ContextOptions::autotune) instead of by rule.
-  const fs::path dir = fs::path(::testing::TempDir()) / "vkseg-fcn-tuning";
-  fs::remove_all(dir);
+  const fs::path dir = temp_dir() / "vkseg-fcn-tuning";
   ContextOptions options;
   options.validation = true;
   options.cache_dir = dir.string();
@@ -131,7 +130,7 @@ TEST(FcnAutotuned, MatchesPyTorch) {
   options.on_validation_message = [&](const std::string& m) { messages.push_back(m); };
   Context tuned(options);
   const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_tuned.vkseg").string());
-  for (const std::string& in : {"64x96", "96x64b2"}) {
+  for (const std::string in : {"64x96", "96x64b2"}) {
     const Agreement a = run_and_compare(model, "input_" + in + ".npy", "fcn8s_out_" + in + ".npy",
                                         Precision::Fp32, tuned);
     EXPECT_LE(a.max_error_over_std, 1e-3) << in;
@@ -153,7 +152,7 @@ TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
         EXPECT_TRUE(bytes == reference) << name << " converts to a different model";
       }
     }
-    EXPECT_EQ(Model::load((fs::path(::testing::TempDir()) / (variant + "_features.pth.vkseg"))
+    EXPECT_EQ(Model::load((temp_dir() / (variant + "_features.pth.vkseg"))
                               .string())
                   .arch(),
               variant);

@@ -100,7 +100,7 @@ TEST(ImageIo, RefusesBrokenAndHostileFiles) {
 // A BMP or JPEG header claiming a huge size is refused from the header alone (stb would otherwise
 // allocate for the claim before finding the pixel data missing).
 TEST(ImageIo, RefusesHugeBmpAndJpegHeaders) {
-  const fs::path dir = ::testing::TempDir();
+  const fs::path dir = temp_dir();
   auto le32 = [](uint32_t v) {
     return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
   };
@@ -171,7 +171,7 @@ TEST(ImageIo, WritesPalettePngsThatReadBack) {
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = uint8_t(random_int(0, 20));
   std::vector<std::array<uint8_t, 3>> palette;
   for (uint32_t i = 0; i < 21; ++i) palette.push_back({uint8_t(i * 12), uint8_t(255 - i), uint8_t(i)});
-  const std::string path = (fs::path(::testing::TempDir()) / "mask.png").string();
+  const std::string path = (temp_dir() / "mask.png").string();
   io::write_indexed_png(path, width, height, labels.data(), palette);
   const io::LabelImage back = io::read_label_png(path);
   EXPECT_EQ(back.labels, labels);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -17,16 +18,30 @@ std::unique_ptr<Context> g_context;
 std::mutex g_messages_mutex;
 std::vector<std::string> g_messages;
 std::mt19937 g_rng;
+std::filesystem::path g_temp_dir;
+
+// mkdtemp: a new directory no other process can have picked.
+std::filesystem::path make_unique_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "vkseg-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a test directory");
+  return pattern;
+}
 
 // Fails the running test for every validation message its Vulkan calls caused.
 class ValidationListener : public ::testing::EmptyTestEventListener {
   void OnTestStart(const ::testing::TestInfo& info) override {
     g_rng.seed(uint32_t(std::hash<std::string>{}(std::string(info.test_suite_name()) + "." +
                                                   info.name())));
+    g_temp_dir.clear();
     std::lock_guard lock(g_messages_mutex);
     g_messages.clear();
   }
   void OnTestEnd(const ::testing::TestInfo&) override {
+    if (!g_temp_dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(g_temp_dir, ignored);
+      g_temp_dir.clear();
+    }
     std::lock_guard lock(g_messages_mutex);
     for (const std::string& m : g_messages) ADD_FAILURE() << "Vulkan validation: " << m;
     g_messages.clear();
@@ -53,6 +68,11 @@ void release_context() { g_context.reset(); }
 std::vector<std::string> take_validation_messages() {
   std::lock_guard lock(g_messages_mutex);
   return std::exchange(g_messages, {});
+}
+
+const std::filesystem::path& temp_dir() {
+  if (g_temp_dir.empty()) g_temp_dir = make_unique_dir();
+  return g_temp_dir;
 }
 
 std::mt19937& rng() { return g_rng; }

@@ -43,7 +43,7 @@ detail::ModelData tiny_model() {
 }
 
 std::string temp_path(const std::string& name) {
-  return (fs::path(::testing::TempDir()) / name).string();
+  return (temp_dir() / name).string();
 }
 
 // The message of the Error that loading `path` throws: one line, starting with the path.

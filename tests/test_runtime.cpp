@@ -197,8 +197,7 @@ TEST(Runtime, PipelinesAreCreatedOnce) {
 }
 
 TEST(Runtime, PipelineCachePersistsAcrossContexts) {
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "vkseg-cache";
-  std::filesystem::remove_all(dir);
+  const std::filesystem::path dir = temp_dir() / "vkseg-cache";
   ContextOptions options;
   options.validation = true;
   options.cache_dir = dir.string();

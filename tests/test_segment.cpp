@@ -26,7 +26,7 @@ Model convert_fixture(const std::string& checkpoint, bool caffe_padding) {
   options.caffe_padding = caffe_padding;
   detail::ModelData data = graph::build_fcn(
       io::read_checkpoint((fixture_root() / "fcn" / checkpoint).string()), options);
-  const std::string path = (fs::path(::testing::TempDir()) / (checkpoint + ".vkseg")).string();
+  const std::string path = (temp_dir() / (checkpoint + ".vkseg")).string();
   detail::save_model(data, path);
   return Model::load(path);
 }
