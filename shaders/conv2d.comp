@@ -14,8 +14,9 @@ layout(constant_id = 8) const int PW = 0;
 layout(constant_id = 9) const int DH = 1;
 layout(constant_id = 10) const int DW = 1;
 layout(constant_id = 11) const bool HAS_BIAS = true;
-layout(constant_id = 12) const bool RELU = false;
-layout(constant_id = 13) const uint OC_BLOCK = 4;
+#define ACT_ID 12
+#include "activation.glsl"
+layout(constant_id = 15) const uint OC_BLOCK = 4;
 
 layout(push_constant) uniform Push {
   uint c, h, w;       // input channels and size
@@ -69,7 +70,7 @@ void main() {
   for (uint j = 0; j < OC_BLOCK; ++j) {
     const uint o = oc0 + j;
     if (o >= p.oc_end) break;
-    const float v = RELU ? max(acc[j], 0.0) : acc[j];
+    const float v = activate(acc[j]);
     y[((n * p.oc + o) * p.oh) * p.ow + pixel] = sfloat(v);
   }
 }

@@ -25,11 +25,12 @@ layout(constant_id = 8) const int PW = 0;
 layout(constant_id = 9) const int DH = 1;
 layout(constant_id = 10) const int DW = 1;
 layout(constant_id = 11) const bool HAS_BIAS = true;
-layout(constant_id = 12) const bool RELU = false;
-layout(constant_id = 13) const int OCB = 8;  // output channels per invocation (multiple of 8)
-layout(constant_id = 14) const int PXB = 4;  // output pixels per invocation
-layout(constant_id = 15) const bool SHUFFLE_WEIGHTS = false;
-layout(constant_id = 16) const bool POINTWISE = false;
+#define ACT_ID 12
+#include "activation.glsl"
+layout(constant_id = 15) const int OCB = 8;  // output channels per invocation (multiple of 8)
+layout(constant_id = 16) const int PXB = 4;  // output pixels per invocation
+layout(constant_id = 17) const bool SHUFFLE_WEIGHTS = false;
+layout(constant_id = 18) const bool POINTWISE = false;
 
 const int ROW = (PXB - 1) * SW + (KW - 1) * DW + 1;  // inputs one kernel row of a block touches
 const int TAPS = KH * KW;
@@ -126,7 +127,7 @@ void main() {
     [[unroll]] for (int q = 0; q < PXB; ++q) {
       if (q >= valid) break;
       const float v = acc[j * PXB + q] + b;
-      y[out_base + q] = sfloat(RELU ? max(v, 0.0) : v);
+      y[out_base + q] = sfloat(activate(v));
     }
   }
 }

@@ -19,13 +19,14 @@ layout(constant_id = 8) const int PW = 0;
 layout(constant_id = 9) const int DH = 1;
 layout(constant_id = 10) const int DW = 1;
 layout(constant_id = 11) const bool HAS_BIAS = true;
-layout(constant_id = 12) const bool RELU = false;
-layout(constant_id = 13) const uint TM = 64;
-layout(constant_id = 14) const uint TN = 64;
-layout(constant_id = 15) const uint TK = 16;
-layout(constant_id = 16) const uint RM = 4;
-layout(constant_id = 17) const uint RN = 4;
-layout(constant_id = 18) const bool POINTWISE = false;
+#define ACT_ID 12
+#include "activation.glsl"
+layout(constant_id = 15) const uint TM = 64;
+layout(constant_id = 16) const uint TN = 64;
+layout(constant_id = 17) const uint TK = 16;
+layout(constant_id = 18) const uint RM = 4;
+layout(constant_id = 19) const uint RN = 4;
+layout(constant_id = 20) const bool POINTWISE = false;
 
 const uint THREADS_N = TN / RN;
 const uint THREADS_M = TM / RM;
@@ -112,7 +113,7 @@ void main() {
       const uint pix = pix0 + tx + q * THREADS_N;
       if (pix >= hw) break;
       const float v = acc[i * RN + q] + b;
-      y[(n * p.oc + o) * hw + pix] = sfloat(RELU ? max(v, 0.0) : v);
+      y[(n * p.oc + o) * hw + pix] = sfloat(activate(v));
     }
   }
 }

@@ -2,7 +2,7 @@
 // vkseg: variants fp32 fp16
 #extension GL_KHR_shader_subgroup_shuffle : enable
 #extension GL_EXT_control_flow_attributes : enable
-// Batched GEMM out[z] = A[z] (M x K) * B[z] (K x N) (+ bias, ReLU) on packed operands, shaped for
+// Batched GEMM out[z] = A[z] (M x K) * B[z] (K x N) (+ bias, activation) on packed operands, shaped for
 // CPU Vulkan (lavapipe), where a texel fetch is the cheapest load (one vec4 per lane, no per-lane
 // loop) and a subgroup shuffle by a constant lane is one register permute:
 // - B is K/4 x N texels of 4 consecutive k: each lane fetches 4 k of its own column;
@@ -16,10 +16,11 @@
 layout(constant_id = 3) const int RMB = 2;  // blocks of 8 rows per invocation
 layout(constant_id = 4) const int RN = 4;   // columns per invocation
 layout(constant_id = 5) const bool HAS_BIAS = true;
-layout(constant_id = 6) const bool RELU = false;
+#define ACT_ID 6
+#include "activation.glsl"
 // Writes out as fp32 vec4s of 4 consecutive rows ([z][M/4][N], what the Winograd output transform
 // fetches) instead of sfloat rows ([z][M][N], an NCHW image when N is its pixels).
-layout(constant_id = 7) const bool PACKED_OUT = false;
+layout(constant_id = 9) const bool PACKED_OUT = false;
 
 layout(push_constant) uniform Push {
   uint m, n, k4;          // rows, columns, K / 4 (A and B are zero-padded to whole texels)
@@ -89,7 +90,7 @@ void main() {
         const uint row = row0 + r;
         if (row >= p.m) break;
         const float v = acc[r * RN + q] + (HAS_BIAS ? bias[row] : 0.0);
-        y[z * p.out_batch + row * p.out_row + p.out_col0 + col] = sfloat(RELU ? max(v, 0.0) : v);
+        y[z * p.out_batch + row * p.out_row + p.out_col0 + col] = sfloat(activate(v));
       }
     }
   }

@@ -1,12 +1,13 @@
 #version 450
 // vkseg: variants fp32 fp16
 #extension GL_EXT_control_flow_attributes : enable
-// Winograd F(4x4, 3x3) output transform: Y = A^T M A (+ bias, ReLU) of gemm_packed.comp's
+// Winograd F(4x4, 3x3) output transform: Y = A^T M A (+ bias, activation) of gemm_packed.comp's
 // products M for every tile of this chunk, 4 output channels at a time, into the NCHW output.
 #include "common.glsl"
 
 layout(constant_id = 3) const bool HAS_BIAS = true;
-layout(constant_id = 4) const bool RELU = false;
+#define ACT_ID 4
+#include "activation.glsl"
 
 layout(push_constant) uniform Push {
   uint oc, oh, ow;                   // output channels and size
@@ -58,7 +59,7 @@ void main() {
       [[unroll]] for (int s = 0; s < 4; ++s) {
         const float v = y4[r][s][j] + b;
         if (o < p.oc && oy0 + r < p.oh && ox0 + s < p.ow) {
-          y[(plane + oy0 + r) * p.ow + ox0 + s] = sfloat(RELU ? max(v, 0.0) : v);
+          y[(plane + oy0 + r) * p.ow + ox0 + s] = sfloat(activate(v));
         }
       }
     }

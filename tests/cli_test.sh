@@ -179,11 +179,11 @@ edit_graph "$work/fcn16s.vkseg" "$work/cycle.vkseg" 'g["nodes"][0]["inputs"] = [
 expect_error "^vkseg: error: $work/cycle.vkseg: graph node .* (a dangling name or a cycle)$" \
   "$vkseg" info "$work/cycle.vkseg"
 edit_graph "$work/fcn16s.vkseg" "$work/dangling.vkseg" 'g["outputs"] = ["ghost"]'
-expect_error "^vkseg: error: $work/dangling.vkseg: graph: an output names no tensor" "$vkseg" info \
+expect_error "^vkseg: error: $work/dangling.vkseg: graph: output 'ghost' is produced by no node" "$vkseg" info \
   "$work/dangling.vkseg"
 edit_graph "$work/fcn16s.vkseg" "$work/pool_pad.vkseg" \
-  'next(n for n in g["nodes"] if n["op"] == "max_pool2d")["pad"] = [5, 5]'
-expect_error "^vkseg: error: $work/pool_pad.vkseg: graph node .*: 'pad' 5x5 exceeds half the 2x2" \
+  'next(n for n in g["nodes"] if n["op"] == "max_pool2d")["attrs"]["pads"] = [5, 5, 5, 5]'
+expect_error "^vkseg: error: $work/pool_pad.vkseg: graph node .*: 'pads' 5x5x5x5 exceed half the 2x2" \
   "$vkseg" info "$work/pool_pad.vkseg"
 # Device faults: a clear line and status 1, never a crash or a hang.
 expect_error "mesa-vulkan-drivers" env VK_DRIVER_FILES=/nonexistent.json \

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/activation.hpp"
 #include "ops/tensor.hpp"
 #include "vk/buffer.hpp"
 #include "vk/recorder.hpp"
@@ -42,6 +43,13 @@ const std::filesystem::path& temp_dir();
 std::mt19937& rng();
 uint32_t random_int(uint32_t lo, uint32_t hi);  // inclusive
 std::vector<float> random_floats(size_t count, float lo = -1.0f, float hi = 1.0f);
+
+// PyTorch's definition of each activation, in double, independent of the shaders; NaN in gives
+// NaN out.
+double reference_activation(const ops::Activation& activation, double x);
+// A random activation kind (None included) with random parameters in the ranges networks use.
+ops::Activation random_activation();
+constexpr ops::Activation k_relu{ops::ActivationKind::Relu};
 
 // A tensor (fp32 unless said otherwise) in its own device buffer.
 struct DeviceTensor {

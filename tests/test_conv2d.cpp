@@ -30,8 +30,8 @@ std::vector<float> reference_conv2d(const ops::Conv2dParams& p, const ops::Shape
                 acc += double(x[((size_t(n) * in.c + g * cin + ic) * in.h + iy) * in.w + ix]) *
                        w[((size_t(o) * cin + ic) * p.kernel_h + ky) * p.kernel_w + kx];
               }
-          if (p.relu && acc < 0) acc = 0;
-          y[((size_t(n) * out.c + o) * out.h + oy) * out.w + ox] = float(acc);
+          y[((size_t(n) * out.c + o) * out.h + oy) * out.w + ox] =
+              float(reference_activation(p.activation, acc));
         }
   return y;
 }
@@ -57,11 +57,12 @@ void check_conv2d(Precision precision, ops::Conv2dParams p, const ops::Shape& in
   for (ops::Conv2dVariant variant : k_variants) {
     p.variant = variant;
     if (!ops::Conv2d::supports(context(), p, variant)) continue;
-    SCOPED_TRACE(fmt::format("{} {} variant, input {} k{}x{} s{}x{} p{}x{} d{}x{} g{} oc{} bias{} "
-                             "relu{}",
-                             precision_name(precision), ops::variant_name(variant), in.str(), p.kernel_h, p.kernel_w,
-                             p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w,
-                             p.groups, p.out_channels, p.bias, p.relu));
+    SCOPED_TRACE(fmt::format("{} {} variant, input {} k{}x{} s{}x{} p{}x{}x{}x{} d{}x{} g{} oc{} "
+                             "bias{} {}",
+                             precision_name(precision), ops::variant_name(variant), in.str(),
+                             p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+                             p.bottom(), p.right(), p.dilation_h, p.dilation_w, p.groups,
+                             p.out_channels, p.bias, ops::activation_name(p.activation.kind)));
     ops::Conv2d conv(context(), p);
     const ops::Shape out = conv.output_shape(in);
     ASSERT_EQ(conv.weight_shape(), ws);
@@ -110,11 +111,12 @@ TEST_P(Conv2dAtPrecision, RandomShapes) {
     p.pad_h = random_int(0, 3);
     p.pad_w = random_int(0, 3);
     p.bias = random_int(0, 1);
-    p.relu = random_int(0, 1);
+    p.activation = random_activation();
+    if (random_int(0, 2) == 0) p.pad_bottom = random_int(0, 3), p.pad_right = random_int(0, 3);
     ops::Shape in{random_int(1, 3), p.in_channels, random_int(1, 17), random_int(1, 17)};
     // Keep only shapes whose padded input holds at least one dilated kernel window.
-    if (int(in.h) + 2 * int(p.pad_h) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
-        int(in.w) + 2 * int(p.pad_w) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
+    if (int(in.h + p.pad_h + p.bottom()) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
+        int(in.w + p.pad_w + p.right()) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
       --trial;
       continue;
     }
@@ -129,13 +131,13 @@ TEST_P(Conv2dAtPrecision, OneByOneMapAndPointwise) {
 
 TEST_P(Conv2dAtPrecision, KernelLargerThanInputWithPadding) {
   ops::Conv2dParams p{.in_channels = 3, .out_channels = 6, .kernel_h = 7, .kernel_w = 7,
-                      .pad_h = 3, .pad_w = 3, .relu = true};
+                      .pad_h = 3, .pad_w = 3, .activation = k_relu};
   check_conv2d(precision(), p, {1, 3, 2, 3});
 }
 
 TEST_P(Conv2dAtPrecision, CaffeFcnFirstLayerPad100) {
   ops::Conv2dParams p{.in_channels = 3, .out_channels = 5, .kernel_h = 3, .kernel_w = 3,
-                      .pad_h = 100, .pad_w = 100, .relu = true};
+                      .pad_h = 100, .pad_w = 100, .activation = k_relu};
   check_conv2d(precision(), p, {1, 3, 5, 4});
 }
 
@@ -153,7 +155,7 @@ TEST_P(Conv2dAtPrecision, WideLayersWithBlockTails) {
   // Channel counts that leave partial blocks of 32, 16 and 8 channels (per group), rows that
   // leave partial pixel blocks, and enough channels and pixels for the large shared-memory tile.
   check_conv2d(precision(), {.in_channels = 5, .out_channels = 37, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
-                .pad_w = 1, .relu = true},
+                .pad_w = 1, .activation = k_relu},
                {2, 5, 11, 13});
   check_conv2d(precision(), {.in_channels = 6, .out_channels = 20, .kernel_h = 3, .kernel_w = 2, .stride_h = 2,
                 .stride_w = 2, .groups = 2},
@@ -163,7 +165,7 @@ TEST_P(Conv2dAtPrecision, WideLayersWithBlockTails) {
                 .pad_w = 3, .dilation_h = 2, .dilation_w = 2, .bias = false},
                {1, 3, 20, 21});
   check_conv2d(precision(), {.in_channels = 4, .out_channels = 130, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
-                .pad_w = 1, .relu = true},
+                .pad_w = 1, .activation = k_relu},
                {1, 4, 12, 12});
 }
 
@@ -182,12 +184,13 @@ TEST_P(Conv2dAtPrecision, PackedGemmVariantsOnRandomWideShapes) {
       p.dilation_h = random_int(1, 2), p.dilation_w = random_int(1, 2);
     }
     p.bias = random_int(0, 1);
-    p.relu = random_int(0, 1);
+    p.activation = random_activation();
+    if (trial % 3 == 2) p.pad_bottom = random_int(0, 3), p.pad_right = random_int(0, 3);
     p.workspace_budget = trial % 2 ? 4096 : 0;
     const ops::Shape in{uint32_t(random_int(1, 2)), p.in_channels, uint32_t(random_int(1, 23)),
                         uint32_t(random_int(1, 23))};
-    if (int(in.h) + 2 * int(p.pad_h) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
-        int(in.w) + 2 * int(p.pad_w) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
+    if (int(in.h + p.pad_h + p.bottom()) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
+        int(in.w + p.pad_w + p.right()) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
       --trial;
       continue;
     }
@@ -199,10 +202,10 @@ TEST_P(Conv2dAtPrecision, PackedGemmVariantsOnVggShapes) {
   // A VGG16 block (64 channels, 3x3, padding 1) in 4 KiB chunks, and an fc6-like 7x7 kernel over
   // 64 channels (K = 3136).
   check_conv2d(precision(), {.in_channels = 64, .out_channels = 64, .kernel_h = 3, .kernel_w = 3,
-                             .pad_h = 1, .pad_w = 1, .relu = true, .workspace_budget = 4096},
+                             .pad_h = 1, .pad_w = 1, .activation = k_relu, .workspace_budget = 4096},
                {1, 64, 18, 21});
   check_conv2d(precision(), {.in_channels = 64, .out_channels = 24, .kernel_h = 7, .kernel_w = 7,
-                             .relu = true},
+                             .activation = k_relu},
                {1, 64, 9, 8});
 }
 

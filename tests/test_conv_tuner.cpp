@@ -35,7 +35,7 @@ TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
   const std::filesystem::path dir = test::temp_dir() / "vkseg-tuning";
   std::vector<std::string> messages;
   const ops::Conv2dParams layer{.in_channels = 24, .out_channels = 40, .kernel_h = 3,
-                                .kernel_w = 3, .pad_h = 1, .pad_w = 1, .relu = true};
+                                .kernel_w = 3, .pad_h = 1, .pad_w = 1, .activation = {ops::ActivationKind::Relu}};
   std::string file;
   {
     Context first(tuning_options(dir, messages));

@@ -228,19 +228,19 @@ TEST(FcnConvert, DiagonalUpsamplingBecomesPerClass) {
   io::Checkpoint checkpoint = io::read_checkpoint((fixtures() / "fcn8s_pytorchfcn.pth").string());
   auto groups_of = [](const detail::ModelData& m, const std::string& name) {
     for (const graph::Node& n : m.graph.nodes) {
-      if (n.name == name) return n.groups;
+      if (n.name == name) return n.attr_int("groups");
     }
-    return 0u;
+    return int64_t(0);
   };
   const detail::ModelData bilinear = graph::build_fcn(checkpoint, {});
-  EXPECT_EQ(groups_of(bilinear, "upscore2"), 21u);
+  EXPECT_EQ(groups_of(bilinear, "upscore2"), 21);
   EXPECT_EQ(bilinear.weights.at("upscore2.weight").shape, (std::vector<int64_t>{21, 1, 4, 4}));
   for (io::NamedTensor& t : checkpoint.tensors) {
     if (t.name == "upscore2.weight") t.values[16] = 0.5f;  // class 0 -> class 1: not diagonal
   }
   const detail::ModelData learned = graph::build_fcn(checkpoint, {});
-  EXPECT_EQ(groups_of(learned, "upscore2"), 1u);
-  EXPECT_EQ(groups_of(learned, "upscore8"), 21u);
+  EXPECT_EQ(groups_of(learned, "upscore2"), 1);
+  EXPECT_EQ(groups_of(learned, "upscore8"), 21);
 }
 
 TEST(FcnConvert, RefusesWhatDoesNotFit) {

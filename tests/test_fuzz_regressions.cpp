@@ -99,12 +99,8 @@ TEST(FuzzRegressions, ModelClassColourBeyondInt) {
   detail::ModelData model;  // one 1x1 convolution, 3 channels to 2 classes
   model.arch = "test";
   model.graph.input = "image";
-  graph::Node conv;
-  conv.name = conv.output = "score";
-  conv.op = graph::OpKind::Conv2d;
-  conv.inputs = {"image"};
-  conv.weight = "score.weight";
-  model.graph.nodes = {conv};
+  model.graph.nodes = {graph::make_node("score", "conv2d", {"image"}, {},
+                                       {{"weight", "score.weight"}})};
   model.graph.outputs = {"score"};
   model.weights["score.weight"] = {{2, 3, 1, 1}, std::vector<float>(6, 0.5f)};
   model.classes = detail::default_classes(2);

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -86,6 +87,31 @@ std::vector<float> random_floats(size_t count, float lo, float hi) {
   std::vector<float> v(count);
   for (float& x : v) x = dist(g_rng);
   return v;
+}
+
+double reference_activation(const ops::Activation& a, double x) {
+  if (std::isnan(x)) return x;
+  switch (a.kind) {
+    case ops::ActivationKind::None: return x;
+    case ops::ActivationKind::Relu: return x > 0 ? x : 0.0;
+    case ops::ActivationKind::LeakyRelu: return x >= 0 ? x : a.alpha * x;
+    case ops::ActivationKind::Clip: return std::min<double>(std::max<double>(x, a.alpha), a.beta);
+    case ops::ActivationKind::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case ops::ActivationKind::HardSigmoid: return std::clamp(a.alpha * x + a.beta, 0.0, 1.0);
+    case ops::ActivationKind::HardSwish: return x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0;
+    case ops::ActivationKind::Tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+ops::Activation random_activation() {
+  const auto kind = ops::ActivationKind(random_int(0, 7));
+  switch (kind) {
+    case ops::ActivationKind::LeakyRelu: return {kind, random_floats(1, 0.01f, 0.3f)[0]};
+    case ops::ActivationKind::Clip: return {kind, random_floats(1, -1.0f, 0.0f)[0], 6.0f};
+    case ops::ActivationKind::HardSigmoid: return {kind, 1.0f / 6.0f, 0.5f};
+    default: return {kind};
+  }
 }
 
 DeviceTensor device_tensor(const ops::Shape& shape, ops::DType type) {

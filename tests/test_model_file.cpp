@@ -4,6 +4,8 @@
 #include <functional>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "graph/model_data.hpp"
 #include "harness.hpp"
 #include "io/safetensors.hpp"
@@ -18,23 +20,11 @@ detail::ModelData tiny_model() {
   detail::ModelData m;
   m.arch = "test";
   m.graph.input = "image";
-  graph::Node conv;
-  conv.name = "conv";
-  conv.op = graph::OpKind::Conv2d;
-  conv.inputs = {"image"};
-  conv.output = "conv";
-  conv.weight = "conv.weight";
-  conv.bias = "conv.bias";
-  conv.kernel = {3, 3};
-  conv.pad = {2, 2};
-  conv.relu = true;
-  graph::Node crop;
-  crop.name = "score";
-  crop.op = graph::OpKind::Crop;
-  crop.inputs = {"conv", "image"};
-  crop.output = "score";
-  crop.offset = {1, 1};
-  m.graph.nodes = {conv, crop};
+  m.graph.nodes = {
+      graph::make_node("conv", "conv2d", {"image"},
+                       {{"pads", graph::Ints{2, 2, 2, 2}}, {"activation", std::string("relu")}},
+                       {{"weight", "conv.weight"}, {"bias", "conv.bias"}}),
+      graph::make_node("score", "crop", {"conv", "image"}, {{"offset", graph::Ints{1, 1}}})};
   m.graph.outputs = {"score"};
   m.weights["conv.weight"] = {{4, 3, 3, 3}, random_floats(108)};
   m.weights["conv.bias"] = {{4}, random_floats(4)};
@@ -101,7 +91,7 @@ TEST(ModelFile, RefusesFilesThatAreNotModels) {
   EXPECT_CONTAINS(load_error_of(garbage), "safetensors header length");
   EXPECT_CONTAINS(load_error_of(temp_path("missing.vkseg")), "no such file");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("format"); }), "not a vkseg model");
-  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["format_version"] = "2"; }), "version 2");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["format_version"] = "3"; }), "version '3'");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["graph"] = "{nodes: "; }), "malformed");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("classes"); }), "classes");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "9"; }),
@@ -145,53 +135,77 @@ TEST(ModelFile, RefusesGraphsThatCannotRun) {
     edit_graph(f, [](auto& g) { g["nodes"][1]["inputs"][0] = "nowhere"; });
   }), "'nowhere'");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][1]["output"] = "conv"; });
+    edit_graph(f, [](auto& g) { g["nodes"][1]["outputs"][0] = "conv"; });
   }), "produced twice");
   EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][1]["name"] = "conv"; });
+  }), "another node has the same name");
+  EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["outputs"][0] = "ghost"; });
-  }), "output");
+  }), "output 'ghost'");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0]["stride"] = {0, 1}; });
-  }), "'stride'");
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["stride"] = {0, 1}; });
+  }), "'stride' value 0 is outside");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0]["groups"] = 3; });
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["stride"] = {1, 1, 1}; });
+  }), "'stride' must hold 2 values");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["stride"] = "wide"; });
+  }), "'stride' has the wrong type");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["activation"] = "swish"; });
+  }), "'activation' is 'swish'; supported: none, relu");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["groups"] = 3; });
   }), "groups");
   EXPECT_CONTAINS(load_error([](auto& f) {  // 2^32 + 3 must not wrap to a valid 3
-    edit_graph(f, [](auto& g) { g["nodes"][0]["kernel"] = {4294967299ull, 3}; });
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["dilation"] = {4294967299ull, 3}; });
   }), "outside");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0]["groups"] = 4294967297ull; });
-  }), "groups");
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["groups"] = 4294967297ull; });
+  }), "'groups' value 4294967297 is outside");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0]["kernel"] = {5, 5}; });
-  }), "kernel");
+    edit_graph(f, [](auto& g) { g["nodes"][0]["attrs"]["kernel"] = {5, 5}; });
+  }), "unknown attribute 'kernel'");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0]["weight"] = "missing.weight"; });
+    edit_graph(f, [](auto& g) { g["nodes"][0]["weights"]["weight"] = "missing.weight"; });
   }), "'missing.weight' is not in the file");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][0]["weights"]["scale"] = "conv.bias"; });
+  }), "unknown weight role 'scale'");
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    edit_graph(f, [](auto& g) { g["nodes"][1]["inputs"].push_back("conv"); });
+  }), "takes 2 input(s), not 3");
   // Channel counts that do not follow from layer to layer are refused at load too.
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "2"; }),
                   "weight 'conv.weight' takes 3 channels but its input 'image' has 2");
   EXPECT_CONTAINS(load_error([](auto& f) {  // adds the 3-channel image to the 4-channel conv
     edit_graph(f, [](auto& g) { g["nodes"][1]["op"] = "crop_add"; });
-  }), "its addend 'image' takes 3 channels but its input 'conv' has 4");
+  }), "graph node 'score' (crop_add): its inputs have 4 and 3 channels");
   // Attributes no input size makes possible are refused at load, not when a network is built.
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) {
       g["nodes"].push_back({{"name", "pool"}, {"op", "max_pool2d"}, {"inputs", {"conv"}},
-                            {"output", "pool"}, {"kernel", {2, 2}}, {"pad", {2, 0}}});
+                            {"outputs", {"pool"}},
+                            {"attrs", {{"kernel", {2, 2}}, {"stride", {2, 2}},
+                                       {"pads", {2, 0, 2, 0}}}}});
     });
-  }), "graph node 'pool': 'pad' 2x0 exceeds half the 2x2 kernel");
+  }), "graph node 'pool' (max_pool2d): 'pads' 2x0x2x0 exceed half the 2x2 kernel");
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) {
       g["nodes"][0]["op"] = "conv_transpose2d";
-      g["nodes"][0]["output_pad"] = {0, 1};
+      for (const char* a : {"activation", "activation_alpha", "activation_beta"}) {
+        g["nodes"][0]["attrs"].erase(a);
+      }
+      g["nodes"][0]["attrs"]["output_padding"] = {0, 1};
     });
-  }), "graph node 'conv': 'output_pad' 0x1 must be smaller than the stride 1x1 or the dilation");
+  }), "graph node 'conv' (conv_transpose2d): 'output_padding' 0x1 must be smaller than the "
+      "stride 1x1 or the dilation");
   EXPECT_CONTAINS(load_error([](auto& f) {  // parsed without recursion
     f.metadata["graph"] = std::string(100000, '[') + std::string(100000, ']');
   }), "graph: expected an object");
   EXPECT_CONTAINS(load_error([](auto& f) {
-    edit_graph(f, [](auto& g) { g["nodes"][0].erase("bias"); });
+    edit_graph(f, [](auto& g) { g["nodes"][0]["weights"].erase("bias"); });
   }), "used by no layer");
 }
 
@@ -216,7 +230,10 @@ TEST(ModelFile, RefusesWeightsThatDoNotFit) {
     }
     edit_graph(f, [](auto& g) {
       g["nodes"][0]["op"] = "conv_transpose2d";
-      g["nodes"][0]["groups"] = 65536;
+      for (const char* a : {"activation", "activation_alpha", "activation_beta"}) {
+        g["nodes"][0]["attrs"].erase(a);
+      }
+      g["nodes"][0]["attrs"]["groups"] = 65536;
     });
   }), "tensor 'conv.weight' holds no values");
   // Every tensor is stored in the model's weight dtype, which is fp32 or fp16.
@@ -252,7 +269,8 @@ TEST(ModelFile, RefusesWeightsThatDoNotFit) {
 
 TEST(ModelFile, SessionRefusesInputsTooSmallForTheCrop) {
   detail::ModelData m = tiny_model();
-  m.graph.nodes[1].offset = {3, 0};  // a window 3 rows down does not fit a 5-row map + 2 padding
+  // A window 3 rows down does not fit a 5-row map + 2 padding.
+  m.graph.nodes[1].attrs["offset"] = graph::Ints{3, 0};
   const std::string path = temp_path("offset.vkseg");
   detail::save_model(m, path);
   Network network(context(), Model::load(path));

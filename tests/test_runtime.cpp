@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "harness.hpp"
-#include "ops/relu.hpp"
+#include "ops/activation.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::test {
@@ -70,7 +70,7 @@ TEST(Runtime, DirectAndStagingPathsGiveTheSameData) {
       EXPECT_NE(in.mapped(), nullptr);
     }
     vk::upload(*ctx, in, 0, values.data(), values.size() * 4);
-    ops::Relu relu(*ctx);
+    ops::ActivationOp relu(*ctx, k_relu);
     const ops::Shape shape{1, 1, 1, uint32_t(values.size())};
     vk::Recorder recorder(*ctx);
     recorder.begin();
@@ -92,7 +92,7 @@ TEST(Runtime, DirectAndStagingPathsGiveTheSameData) {
 }
 
 TEST(Runtime, BarriersOnlyWhereDispatchesDepend) {
-  ops::Relu relu(context());
+  ops::ActivationOp relu(context(), k_relu);
   const ops::Shape shape{1, 2, 3, 5};
   const auto values = random_floats(shape.count());
   auto a = device_tensor(shape, values), b = device_tensor(shape), c = device_tensor(shape);
@@ -139,7 +139,7 @@ TEST(Runtime, BarriersOnlyWhereDispatchesDepend) {
 }
 
 TEST(Runtime, RecordedCommandsReplay) {
-  ops::Relu relu(context());
+  ops::ActivationOp relu(context(), k_relu);
   const ops::Shape shape{2, 3, 7, 9};
   auto a = device_tensor(shape), b = device_tensor(shape);
   vk::Recorder recorder(context());
@@ -159,7 +159,7 @@ TEST(Runtime, LargeFlatLaunchFoldsIntoTwoDimensions) {
   const ops::Shape shape{1, 1, 1, 65535u * 64u + 777u};
   const auto values = random_floats(shape.count());
   auto a = device_tensor(shape, values), b = device_tensor(shape);
-  ops::Relu relu(context());
+  ops::ActivationOp relu(context(), k_relu);
   run([&](vk::Recorder& r) { relu.record(r, *a, *b); });
   EXPECT_EQ(read_floats(b), relu_of(values));
 }
@@ -168,7 +168,7 @@ TEST(Runtime, TimestampsTimeEveryDispatch) {
   if (!context().info().timestamps) {
     GTEST_SKIP() << "device '" << context().info().name << "' writes no timestamps on its queue";
   }
-  ops::Relu relu(context());
+  ops::ActivationOp relu(context(), k_relu);
   const ops::Shape shape{1, 8, 64, 64};
   auto a = device_tensor(shape, random_floats(shape.count())), b = device_tensor(shape);
   vk::Recorder recorder(context(), 16);
@@ -182,7 +182,7 @@ TEST(Runtime, TimestampsTimeEveryDispatch) {
   ASSERT_EQ(timings.size(), 3u);
   double total = 0;
   for (const auto& t : timings) {
-    EXPECT_EQ(t.label, "relu");
+    EXPECT_EQ(t.label, "activation");
     EXPECT_GE(t.milliseconds, 0.0);
     total += t.milliseconds;
   }
@@ -190,9 +190,11 @@ TEST(Runtime, TimestampsTimeEveryDispatch) {
 }
 
 TEST(Runtime, PipelinesAreCreatedOnce) {
-  const vk::PipelineKey key{"relu", {64, 1, 1}, 2, 4};
+  const ops::Activation relu = k_relu;
+  vk::PipelineKey key{"activation", {64, 1, 1}, 2, 4};
+  for (uint32_t c : relu.constants()) key.specialization.push_back(c);
   const vk::Pipeline* first = &context().state().pipeline(key);
-  ops::Relu relu_a(context()), relu_b(context());
+  ops::ActivationOp relu_a(context(), relu), relu_b(context(), relu);
   EXPECT_EQ(first, &context().state().pipeline(key));
 }
 
@@ -206,7 +208,7 @@ TEST(Runtime, PipelineCachePersistsAcrossContexts) {
   std::string file;
   {
     Context first(options);
-    ops::Relu relu(first);
+    ops::ActivationOp relu(first, k_relu);
     file = first.state().pipeline_cache_file;
   }
   ASSERT_TRUE(std::filesystem::exists(file)) << file;
@@ -215,7 +217,7 @@ TEST(Runtime, PipelineCachePersistsAcrossContexts) {
   { std::ofstream(file, std::ios::binary) << "not a pipeline cache"; }
   {
     Context third(options);  // a corrupt file is ignored, then replaced
-    ops::Relu relu(third);
+    ops::ActivationOp relu(third, k_relu);
   }
   EXPECT_NE(std::filesystem::file_size(file), std::string("not a pipeline cache").size());
   EXPECT_TRUE(messages.empty()) << messages.front();
@@ -242,7 +244,7 @@ TEST(Runtime, AdoptsAnApplicationDevice) {
       EXPECT_EQ(adopted->info().push_descriptors, push && context().info().push_descriptors);
       vk::Buffer in(*adopted, shape.bytes()), out(*adopted, shape.bytes());
       vk::upload(*adopted, in, 0, values.data(), shape.bytes());
-      ops::Relu relu(*adopted);
+      ops::ActivationOp relu(*adopted, k_relu);
       vk::Recorder recorder(*adopted);
       recorder.begin();
       relu.record(recorder, {shape, in.view()}, {shape, out.view()});
@@ -255,7 +257,7 @@ TEST(Runtime, AdoptsAnApplicationDevice) {
     }
     // The application's device is still alive and usable.
     auto a = device_tensor(shape, values), b = device_tensor(shape);
-    ops::Relu relu(context());
+    ops::ActivationOp relu(context(), k_relu);
     run([&](vk::Recorder& r) { relu.record(r, *a, *b); });
     EXPECT_EQ(read_floats(b), relu_of(values));
   }
@@ -274,7 +276,7 @@ TEST(Runtime, HungSubmissionIsReportedNotWaitedFor) {
   vk::Buffer buffer(hung, 2 * shape.bytes());
   const ops::Tensor x{shape, buffer.view(0, shape.bytes())};
   const ops::Tensor y{shape, buffer.view(shape.bytes(), shape.bytes())};
-  ops::Relu relu(hung);
+  ops::ActivationOp relu(hung, k_relu);
   vk::Recorder recorder(hung);
   recorder.begin();
   for (int i = 0; i < 64; ++i) relu.record(recorder, i % 2 ? y : x, i % 2 ? x : y);

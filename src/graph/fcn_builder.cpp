@@ -75,31 +75,21 @@ class GraphBuilder {
  public:
   GraphBuilder(detail::ModelData& model) : model_(model) { model_.graph.input = "image"; }
 
-  std::string conv(const std::string& name, const std::string& input, Layer& l, Pair pad,
+  std::string conv(const std::string& name, const std::string& input, Layer& l, int64_t pad,
                    bool relu) {
-    Node n;
-    n.name = name;
-    n.op = OpKind::Conv2d;
-    n.inputs = {input};
-    n.output = name;
-    n.kernel = {uint32_t(l.dim(2)), uint32_t(l.dim(3))};
-    n.pad = pad;
-    n.relu = relu;
+    Node n = make_node(name, "conv2d", {input});
+    n.attrs["pads"] = Ints{pad, pad, pad, pad};
+    if (relu) n.attrs["activation"] = std::string("relu");
     add_weights(n, l);
     model_.graph.nodes.push_back(std::move(n));
     return name;
   }
 
   std::string upsample(const std::string& name, const std::string& input, Layer& l, bool caffe) {
-    const uint32_t k = uint32_t(l.dim(2));
-    Node n;
-    n.name = name;
-    n.op = OpKind::ConvTranspose2d;
-    n.inputs = {input};
-    n.output = name;
-    n.kernel = {k, k};
-    n.stride = {k / 2, k / 2};
-    n.pad = caffe ? Pair{0, 0} : Pair{k / 4, k / 4};
+    const int64_t k = l.dim(2), pad = caffe ? 0 : k / 4;
+    Node n = make_node(name, "conv_transpose2d", {input});
+    n.attrs["stride"] = Ints{k / 2, k / 2};
+    n.attrs["pads"] = Ints{pad, pad, pad, pad};
     make_depthwise_if_diagonal(n, l);
     add_weights(n, l);
     model_.graph.nodes.push_back(std::move(n));
@@ -107,30 +97,23 @@ class GraphBuilder {
   }
 
   std::string pool(const std::string& name, const std::string& input, bool ceil) {
-    Node n;
-    n.name = name;
-    n.op = OpKind::MaxPool2d;
-    n.inputs = {input};
-    n.output = name;
-    n.kernel = n.stride = {2, 2};
-    n.ceil_mode = ceil;
+    Node n = make_node(name, "max_pool2d", {input});
+    n.attrs["kernel"] = n.attrs["stride"] = Ints{2, 2};
+    n.attrs["ceil_mode"] = int64_t(ceil);
     model_.graph.nodes.push_back(std::move(n));
     return name;
   }
 
-  std::string crop(const std::string& name, OpKind op, const std::string& source,
-                   const std::string& other, uint32_t offset) {
-    Node n;
-    n.name = name;
-    n.op = op;
-    n.inputs = {source, other};
-    n.output = name;
-    n.offset = {offset, offset};
+  std::string crop(const std::string& name, const char* op, const std::string& source,
+                   const std::string& other, int64_t offset) {
+    Node n = make_node(name, op, {source, other});
+    n.attrs["offset"] = Ints{offset, offset};
     model_.graph.nodes.push_back(std::move(n));
     return name;
   }
 
  private:
+
   // FCN's upsampling kernels are usually bilinear on the class diagonal and zero elsewhere: such a
   // layer is exactly a per-class (grouped) transposed convolution, classes times less work.
   static void make_depthwise_if_diagonal(Node& n, Layer& l) {
@@ -149,15 +132,15 @@ class GraphBuilder {
     }
     l.weight.shape = {shape[0], 1, shape[2], shape[3]};
     l.weight.values = std::move(diagonal);
-    n.groups = uint32_t(classes);
+    n.attrs["groups"] = int64_t(classes);
   }
 
   void add_weights(Node& n, Layer& l) {
-    n.weight = n.name + ".weight";
-    model_.weights[n.weight] = {l.weight.shape, std::move(l.weight.values)};
+    n.weights["weight"] = n.name + ".weight";
+    model_.weights[n.name + ".weight"] = {l.weight.shape, std::move(l.weight.values)};
     if (l.bias) {
-      n.bias = n.name + ".bias";
-      model_.weights[n.bias] = {l.bias->shape, std::move(l.bias->values)};
+      n.weights["bias"] = n.name + ".bias";
+      model_.weights[n.name + ".bias"] = {l.bias->shape, std::move(l.bias->values)};
     }
   }
   detail::ModelData& model_;
@@ -190,8 +173,7 @@ std::vector<int64_t> add_backbone(GraphBuilder& b, std::vector<Layer>& layers, b
     for (int j = 0; j < k_block_sizes[block]; ++j, ++li) {
       const std::string name = fmt::format("conv{}_{}", block + 1, j + 1);
       require_conv(layers[li], channels, 3, true, name);
-      const uint32_t pad = li == 0 && caffe_pad ? 100 : 1;
-      x = b.conv(name, x, layers[li], {pad, pad}, true);
+      x = b.conv(name, x, layers[li], li == 0 && caffe_pad ? 100 : 1, true);
       channels = layers[li].dim(0);
     }
     x = b.pool(fmt::format("pool{}", block + 1), x, ceil);
@@ -218,7 +200,7 @@ void add_vgg16_classifier(GraphBuilder& b, std::vector<Layer>& layers, int64_t c
     }
     const int64_t out = l.dim(0);
     l.weight.shape = i == 0 ? std::vector<int64_t>{out, c5, 7, 7} : std::vector<int64_t>{out, in, 1, 1};
-    x = b.conv(names[i], x, l, {0, 0}, i < 2);
+    x = b.conv(names[i], x, l, 0, i < 2);
     in = out;
   }
 }
@@ -301,11 +283,10 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
                                                        l.dim(3) == 1; },
                           fmt::format("score_fr (a 1x1 convolution over fc7's {} channels)",
                                       fc7.dim(0)));
-    const uint32_t fc6_pad = caffe ? 0 : uint32_t(fc6.dim(2) / 2);
-    std::string x = b.conv("fc6", "pool5", fc6, {fc6_pad, fc6_pad}, options.fc_relu);
-    x = b.conv("fc7", x, fc7, {0, 0}, options.fc_relu);
+    std::string x = b.conv("fc6", "pool5", fc6, caffe ? 0 : fc6.dim(2) / 2, options.fc_relu);
+    x = b.conv("fc7", x, fc7, 0, options.fc_relu);
     const int64_t classes = score_fr.dim(0);
-    x = b.conv("score_fr", x, score_fr, {0, 0}, false);
+    x = b.conv("score_fr", x, score_fr, 0, false);
 
     // Heads: 1x1 skip scores over pool3 / pool4, and class-to-class upsampling layers.
     std::vector<Layer*> score_pool3, score_pool4, up4, up16, up32, up64;
@@ -346,26 +327,26 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
         up16.empty() && up32.empty()) {
       found = "fcn32s";
       x = b.upsample("upscore", x, *up64[0], caffe);
-      b.crop("score", OpKind::Crop, x, "image", caffe ? 19 : 0);
+      b.crop("score", "crop", x, "image", caffe ? 19 : 0);
     } else if (up4.size() == 1 && up32.size() == 1 && score_pool4.size() == 1 &&
                score_pool3.empty() && up16.empty() && up64.empty()) {
       found = "fcn16s";
       x = b.upsample("upscore2", x, *up4[0], caffe);
-      const std::string s4 = b.conv("score_pool4", "pool4", *score_pool4[0], {0, 0}, false);
-      x = b.crop("fuse_pool4", OpKind::CropAdd, s4, x, caffe ? 5 : 0);
+      const std::string s4 = b.conv("score_pool4", "pool4", *score_pool4[0], 0, false);
+      x = b.crop("fuse_pool4", "crop_add", s4, x, caffe ? 5 : 0);
       x = b.upsample("upscore16", x, *up32[0], caffe);
-      b.crop("score", OpKind::Crop, x, "image", caffe ? 27 : 0);
+      b.crop("score", "crop", x, "image", caffe ? 27 : 0);
     } else if (up4.size() == 2 && up16.size() == 1 && score_pool3.size() == 1 &&
                score_pool4.size() == 1 && up32.empty() && up64.empty()) {
       found = "fcn8s";
       x = b.upsample("upscore2", x, *up4[0], caffe);
-      const std::string s4 = b.conv("score_pool4", "pool4", *score_pool4[0], {0, 0}, false);
-      x = b.crop("fuse_pool4", OpKind::CropAdd, s4, x, caffe ? 5 : 0);
+      const std::string s4 = b.conv("score_pool4", "pool4", *score_pool4[0], 0, false);
+      x = b.crop("fuse_pool4", "crop_add", s4, x, caffe ? 5 : 0);
       x = b.upsample("upscore_pool4", x, *up4[1], caffe);
-      const std::string s3 = b.conv("score_pool3", "pool3", *score_pool3[0], {0, 0}, false);
-      x = b.crop("fuse_pool3", OpKind::CropAdd, s3, x, caffe ? 9 : 0);
+      const std::string s3 = b.conv("score_pool3", "pool3", *score_pool3[0], 0, false);
+      x = b.crop("fuse_pool3", "crop_add", s3, x, caffe ? 9 : 0);
       x = b.upsample("upscore8", x, *up16[0], caffe);
-      b.crop("score", OpKind::Crop, x, "image", caffe ? 31 : 0);
+      b.crop("score", "crop", x, "image", caffe ? 31 : 0);
     } else {
       throw Error(fmt::format(
           "the heads after score_fr match no FCN: {} pool3 and {} pool4 skip scores, upsampling "
@@ -393,6 +374,7 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
                             classes, *options.num_classes));
   }
   model.classes = detail::default_classes(classes);
+  detail::validate_model(model);  // fills in default attributes; a bug here is caught now
   return model;
 }
 

@@ -1,36 +1,50 @@
 #pragma once
-#include <nlohmann/json.hpp>
-
-#include <array>
+// The model graph: nodes with an op name (one of the op registry's), named inputs and outputs,
+// typed attributes and named weights. Plain data; validation against each op's schema lives in
+// graph/validate.hpp, the ops themselves in src/ops.
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace vkseg::graph {
 
-enum class OpKind { Conv2d, MaxPool2d, ConvTranspose2d, Crop, CropAdd, Relu };
+using Ints = std::vector<int64_t>;
+using Floats = std::vector<double>;
+using AttrValue = std::variant<int64_t, double, std::string, Ints, Floats>;
 
-const char* op_name(OpKind op);
-
-using Pair = std::array<uint32_t, 2>;  // (height, width)
-
-// One layer. Activations and weights are referred to by name.
-//   conv2d, conv_transpose2d: inputs {x}; weight, optional bias
-//   max_pool2d, relu:         inputs {x}
-//   crop:                     inputs {source, reference}: source[offset:] cut to reference's H x W
-//   crop_add:                 inputs {source, addend}: source[offset:] cut to addend's size, + addend
+// One layer. Activations are referred to by name: every input is the graph's input or an
+// earlier node's output. Weights are constant tensors of the model, referred to by role
+// ("weight", "bias", "value", ...) as the op's schema names them.
 struct Node {
   std::string name;
-  OpKind op = OpKind::Relu;
+  std::string op;
   std::vector<std::string> inputs;
-  std::string output;
-  std::string weight, bias;  // tensor names; bias empty when there is none
-  Pair kernel{1, 1}, stride{1, 1}, pad{0, 0}, dilation{1, 1}, output_pad{0, 0}, offset{0, 0};
-  uint32_t groups = 1;
-  bool relu = false;  // fused after conv2d
-  bool ceil_mode = false;
+  std::vector<std::string> outputs;
+  std::map<std::string, AttrValue> attrs;
+  std::map<std::string, std::string> weights;  // role -> tensor name
+  // (name, op) of the nodes graph passes merged into this one (batch norm folded into a
+  // convolution, a crop computed by a transposed convolution, ...); never stored in files.
+  std::vector<std::pair<std::string, std::string>> fused;
+
+  // Attribute accessors. After validation every attribute the op's schema declares is present
+  // (defaults filled in); a missing or mistyped one is an internal error.
+  int64_t attr_int(const std::string& key) const;
+  double attr_float(const std::string& key) const;
+  const std::string& attr_string(const std::string& key) const;
+  const Ints& attr_ints(const std::string& key) const;
+  const Floats& attr_floats(const std::string& key) const;
+  const std::string& output() const { return outputs.at(0); }
+  // The tensor name of weight `role`, or an empty string when the node has none.
+  std::string weight(const std::string& role) const;
 };
+
+// A node whose one output is named after it.
+Node make_node(std::string name, std::string op, std::vector<std::string> inputs,
+               std::map<std::string, AttrValue> attrs = {},
+               std::map<std::string, std::string> weights = {});
 
 struct Graph {
   std::string input;
@@ -38,16 +52,16 @@ struct Graph {
   std::vector<Node> nodes;  // in execution order
 };
 
-// Shapes of the weight tensors the graph refers to, for validation.
-using WeightShapes = std::map<std::string, std::vector<int64_t>>;
+// Graphs far beyond any real network (ResNet-101 DeepLab has about 350 nodes, ONNX exports a
+// few thousand) are refused before anything is done with them, so that loading, validating and
+// planning stay bounded.
+constexpr size_t k_max_nodes = 100000;
 
-nlohmann::ordered_json to_json(const Graph& graph);
-// Parses and validates: known ops with possible attributes, every input defined before use (so no
-// cycles), unique outputs, weights present with shapes that fit the op. Throws Error naming the
-// node and the problem.
-Graph graph_from_json(const nlohmann::json& json, const WeightShapes& weights);
-// Follows channel counts from the input through every layer: each convolution's weights must
-// take what its input holds, and crop_add's two inputs must agree. Throws Error naming the node.
-void check_channels(const Graph& graph, uint32_t input_channels, const WeightShapes& weights);
+// A model's weight: row-major values, converted to float32 whatever the file stored.
+struct WeightTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+using Weights = std::map<std::string, WeightTensor>;
 
 }  // namespace vkseg::graph

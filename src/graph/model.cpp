@@ -8,6 +8,8 @@
 #include <set>
 
 #include "graph/model_data.hpp"
+#include "graph/passes/passes.hpp"
+#include "graph/validate.hpp"
 #include "io/file_io.hpp"
 #include "io/half.hpp"
 #include "io/safetensors.hpp"
@@ -117,24 +119,39 @@ std::vector<ClassInfo> default_classes(uint32_t count) {
   return classes;
 }
 
-void validate_model(const ModelData& model) {
+namespace {
+
+// validate_model on `graph`, a copy of the model's or the model's own.
+void check_model(const ModelData& model, graph::Graph& graph) {
   if (model.input_channels == 0 || model.input_channels > 4) {
     throw Error(fmt::format("the network takes {} input channels; 1 to 4 are supported",
                             model.input_channels));
   }
+  const std::vector<int64_t> output_channels =
+      graph::validate(graph, model.weights, model.input_channels);
   std::set<std::string> used;
-  for (const graph::Node& n : model.graph.nodes) {
-    if (!n.weight.empty()) used.insert(n.weight);
-    if (!n.bias.empty()) used.insert(n.bias);
+  for (const graph::Node& n : graph.nodes) {
+    for (const auto& [role, name] : n.weights) used.insert(name);
   }
   for (const auto& [name, w] : model.weights) {
     if (!used.count(name)) throw Error(fmt::format("tensor '{}' is used by no layer", name));
   }
   if (model.classes.empty()) throw Error("the model names no classes");
+  // Labels index the classes and their colours: one per channel of the logits, exactly.
+  if (int64_t(model.classes.size()) != output_channels.front()) {
+    throw Error(fmt::format("the model names {} classes but its output '{}' has {} channels",
+                            model.classes.size(), graph.outputs.front(),
+                            output_channels.front()));
+  }
 }
 
+}  // namespace
+
+void validate_model(ModelData& model) { check_model(model, model.graph); }
+
 void save_model(const ModelData& model, const std::string& path) {
-  validate_model(model);
+  graph::Graph graph = model.graph;  // stored with every default attribute filled in
+  check_model(model, graph);
   const bool half = model.weight_dtype == "fp16";
   if (!half && model.weight_dtype != "fp32") {
     throw Error(fmt::format("unknown weight dtype '{}' (fp32 or fp16)", model.weight_dtype));
@@ -166,7 +183,7 @@ void save_model(const ModelData& model, const std::string& path) {
       {"input_multiple", std::to_string(model.input_multiple)},
       {"min_input", std::to_string(model.min_input)},
       {"weight_dtype", model.weight_dtype},
-      {"graph", graph::to_json(model.graph).dump()},
+      {"graph", graph::to_json(graph).dump()},
       {"preprocess", preprocess_json(model.preprocess).dump()},
       {"classes", classes.dump()},
   };
@@ -187,8 +204,9 @@ Model Model::load(const std::string& path) {
                   "`vkseg convert`)");
     }
     const std::string version = detail::metadata_value(meta, "format_version");
-    if (version != std::to_string(detail::k_model_format_version)) {
-      throw Error(fmt::format("model format version {} is not supported (this vkseg reads {})",
+    if (version != "1" && version != std::to_string(detail::k_model_format_version)) {
+      throw Error(fmt::format("model format version '{}' is not supported (this vkseg reads 1 to "
+                              "{})",
                               version, detail::k_model_format_version));
     }
     model->arch = detail::metadata_value(meta, "arch");
@@ -206,7 +224,6 @@ Model Model::load(const std::string& path) {
     model->input_channels = uint32_t(channels[0] - '0');
     model->input_multiple = detail::size_metadata(meta, "input_multiple");
     model->min_input = detail::size_metadata(meta, "min_input");
-    graph::WeightShapes shapes;
     for (const io::SafetensorsTensor& t : file.tensors) {
       if (t.dtype != stored_dtype) {
         throw Error(fmt::format("tensor '{}' has dtype {}; this {} model holds {}", t.name, t.dtype,
@@ -228,13 +245,11 @@ Model Model::load(const std::string& path) {
       } else {
         std::memcpy(w.values.data(), t.data.data(), count * 4);
       }
-      shapes[t.name] = t.shape;
       model->weights[t.name] = std::move(w);
     }
     try {
-      model->graph = graph::graph_from_json(nlohmann::json::parse(detail::metadata_value(meta, "graph")),
-                                            shapes);
-      graph::check_channels(model->graph, model->input_channels, shapes);
+      model->graph = graph::graph_from_json(
+          nlohmann::json::parse(detail::metadata_value(meta, "graph")), std::stoi(version));
       model->preprocess =
           detail::parse_preprocess(nlohmann::json::parse(detail::metadata_value(meta, "preprocess")));
       model->classes =
@@ -243,6 +258,7 @@ Model Model::load(const std::string& path) {
       throw Error(fmt::format("malformed model metadata: {}", e.what()));
     }
     detail::validate_model(*model);
+    graph::optimize(*model);
     return Model(std::move(model));
   });
 }

@@ -10,15 +10,12 @@
 
 namespace vkseg::detail {
 
-struct WeightTensor {
-  std::vector<int64_t> shape;
-  std::vector<float> values;
-};
+using WeightTensor = graph::WeightTensor;
 
 struct ModelData {
   std::string arch;
   graph::Graph graph;
-  std::map<std::string, WeightTensor> weights;
+  graph::Weights weights;
   Preprocess preprocess;
   std::vector<ClassInfo> classes;
   std::string weight_dtype = "fp32";
@@ -29,13 +26,15 @@ struct ModelData {
   uint32_t min_input = 1;
 };
 
-// Model file format version written into the metadata; readers refuse newer ones.
-constexpr int k_model_format_version = 1;
+// Model file format version written into the metadata. Version 1 (the FCN-only graph) is read
+// and upgraded; newer ones are refused.
+constexpr int k_model_format_version = 2;
 
 // Writes a .vkseg file (safetensors): weights as fp32 or fp16, the rest as metadata.
 void save_model(const ModelData& model, const std::string& path);
-// Checks that the graph, weights, preprocessing and classes agree; throws Error.
-void validate_model(const ModelData& model);
+// Checks that the graph, weights, preprocessing and classes agree (graph::validate, every tensor
+// used, one class per output channel); fills in the graph's default attributes. Throws Error.
+void validate_model(ModelData& model);
 
 // The PASCAL VOC palette (FCN's vis.make_palette): label bits spread over R, G, B from the MSB.
 std::array<uint8_t, 3> voc_color(uint32_t label);

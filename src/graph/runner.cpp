@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
+#include <unordered_map>
 
 #include "graph/network_state.hpp"
 #include "graph/planner.hpp"
 #include "io/half.hpp"
-#include "ops/conv2d_tuner.hpp"
 #include "ops/dispatch.hpp"
+#include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 #include "vk/recorder.hpp"
 
@@ -35,159 +35,9 @@ struct SessionState {
 namespace {
 
 using detail::NetworkState;
-using detail::Operator;
 using graph::Node;
-using graph::OpKind;
-
-Operator make_operator(Context& ctx, const Node& n, const detail::ModelData& model,
-                       Precision precision) {
-  switch (n.op) {
-    case OpKind::Conv2d: {
-      const auto& w = model.weights.at(n.weight).shape;
-      ops::Conv2dParams p;
-      p.out_channels = uint32_t(w[0]);
-      p.in_channels = uint32_t(w[1]) * n.groups;
-      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
-      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
-      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
-      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
-      p.groups = n.groups;
-      p.bias = !n.bias.empty();
-      p.relu = n.relu;
-      p.precision = precision;
-      if (ctx.state().autotune) p.variant = ops::tuned_variant(ctx, p);
-      return ops::Conv2d(ctx, p);
-    }
-    case OpKind::ConvTranspose2d: {
-      const auto& w = model.weights.at(n.weight).shape;
-      ops::ConvTranspose2dParams p;
-      p.in_channels = uint32_t(w[0]);
-      p.out_channels = uint32_t(w[1]) * n.groups;
-      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
-      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
-      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
-      p.output_pad_h = n.output_pad[0], p.output_pad_w = n.output_pad[1];
-      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
-      p.groups = n.groups;
-      p.bias = !n.bias.empty();
-      p.precision = precision;
-      return ops::ConvTranspose2d(ctx, p);
-    }
-    case OpKind::MaxPool2d: {
-      ops::MaxPool2dParams p;
-      p.kernel_h = n.kernel[0], p.kernel_w = n.kernel[1];
-      p.stride_h = n.stride[0], p.stride_w = n.stride[1];
-      p.pad_h = n.pad[0], p.pad_w = n.pad[1];
-      p.dilation_h = n.dilation[0], p.dilation_w = n.dilation[1];
-      p.ceil_mode = n.ceil_mode;
-      p.precision = precision;
-      return ops::MaxPool2d(ctx, p);
-    }
-    case OpKind::Crop: return ops::CropAdd(ctx, false, precision);
-    case OpKind::CropAdd: return ops::CropAdd(ctx, true, precision);
-    case OpKind::Relu: return ops::Relu(ctx, precision);
-  }
-  throw Error("internal error: unknown op");
-}
-
-ops::Shape infer_shape(const Node& n, const Operator& op, const std::vector<ops::Shape>& in) {
-  switch (n.op) {
-    case OpKind::Conv2d: return std::get<ops::Conv2d>(op).output_shape(in[0]);
-    case OpKind::ConvTranspose2d: return std::get<ops::ConvTranspose2d>(op).output_shape(in[0]);
-    case OpKind::MaxPool2d: return std::get<ops::MaxPool2d>(op).output_shape(in[0]);
-    case OpKind::Relu: return in[0];
-    case OpKind::Crop:
-    case OpKind::CropAdd: {
-      const ops::Shape& src = in[0];
-      const ops::Shape& ref = in[1];
-      const ops::Shape out{src.n, src.c, ref.h, ref.w};
-      if (n.op == OpKind::CropAdd && (src.n != ref.n || src.c != ref.c)) {
-        throw Error(fmt::format("cannot add {} to {}", ref.str(), src.str()));
-      }
-      if (uint64_t(n.offset[0]) + out.h > src.h || uint64_t(n.offset[1]) + out.w > src.w) {
-        throw Error(fmt::format("a {}x{} window at offset ({}, {}) does not fit in {}x{}; the "
-                                "input is too small for this network",
-                                out.h, out.w, n.offset[0], n.offset[1], src.h, src.w));
-      }
-      return out;
-    }
-  }
-  throw Error("internal error: unknown op");
-}
-
-void record_node(vk::Recorder& r, size_t index, const Node& n, const Operator& op,
-                 const NetworkState& net, const std::vector<ops::Tensor>& in,
-                 const ops::Tensor& out, const ops::Tensor& workspace) {
-  switch (n.op) {
-    case OpKind::Conv2d:
-    case OpKind::ConvTranspose2d: {
-      const ops::Tensor* b = n.bias.empty() ? nullptr : &net.weight_tensors.at(n.bias);
-      if (n.op == OpKind::Conv2d) {
-        std::get<ops::Conv2d>(op).record(r, in[0], net.conv_weights.at(index), b, out, &workspace);
-      } else {
-        std::get<ops::ConvTranspose2d>(op).record(r, in[0], net.weight_tensors.at(n.weight), b,
-                                                  out);
-      }
-      return;
-    }
-    case OpKind::MaxPool2d: std::get<ops::MaxPool2d>(op).record(r, in[0], out); return;
-    case OpKind::Relu: std::get<ops::Relu>(op).record(r, in[0], out); return;
-    case OpKind::Crop:
-      std::get<ops::CropAdd>(op).record(r, in[0], nullptr, out, n.offset[0], n.offset[1]);
-      return;
-    case OpKind::CropAdd:
-      std::get<ops::CropAdd>(op).record(r, in[0], &in[1], out, n.offset[0], n.offset[1]);
-      return;
-  }
-}
 
 Shape4 to_shape4(const ops::Shape& s) { return {s.n, s.c, s.h, s.w}; }
-
-// A transposed convolution that computes the crop or crop+add reading its output (FCN
-// upsampling) as part of itself, at the crop's step: the crop records nothing and the
-// convolution's own output is never materialised.
-struct Fusion {
-  size_t conv = 0, crop = 0;
-  bool crops_conv = false;  // the crop's window is of the convolution's output (else of the addend)
-};
-
-std::vector<Fusion> find_fusions(const graph::Graph& g) {
-  std::map<std::string, int> readers;
-  for (const Node& n : g.nodes) {
-    for (const std::string& name : n.inputs) ++readers[name];
-  }
-  for (const std::string& name : g.outputs) ++readers[name];
-  std::map<std::string, size_t> producer;
-  for (size_t i = 0; i < g.nodes.size(); ++i) producer[g.nodes[i].output] = i;
-  std::vector<Fusion> fusions;
-  for (size_t j = 0; j < g.nodes.size(); ++j) {
-    const Node& crop = g.nodes[j];
-    if (crop.op != OpKind::Crop && crop.op != OpKind::CropAdd) continue;
-    for (size_t k = 0; k < crop.inputs.size(); ++k) {
-      const auto it = producer.find(crop.inputs[k]);
-      if (it == producer.end() || g.nodes[it->second].op != OpKind::ConvTranspose2d ||
-          readers[crop.inputs[k]] != 1) {
-        continue;
-      }
-      fusions.push_back({it->second, j, k == 0});
-      break;
-    }
-  }
-  return fusions;
-}
-
-uint64_t layer_flops(const Node& n, const std::vector<ops::Shape>& in, const ops::Shape& out) {
-  const uint64_t taps = uint64_t(n.kernel[0]) * n.kernel[1];
-  switch (n.op) {
-    case OpKind::Conv2d: return 2 * out.count() * (in[0].c / n.groups) * taps;
-    case OpKind::ConvTranspose2d: return 2 * in[0].count() * (out.c / n.groups) * taps;
-    case OpKind::MaxPool2d: return out.count() * taps;
-    case OpKind::CropAdd:
-    case OpKind::Relu: return out.count();
-    case OpKind::Crop: return 0;
-  }
-  return 0;
-}
 
 // `precision`, once the device is known to support it (before any op says so in its own words).
 Precision supported(const Context& context, Precision precision) {
@@ -195,78 +45,58 @@ Precision supported(const Context& context, Precision precision) {
   return precision;
 }
 
+// Values of a weight in the storage type `type`, as bytes.
+std::vector<char> storage_bytes(const std::vector<float>& values, ops::DType type) {
+  std::vector<char> bytes(values.size() * ops::element_bytes(type));
+  if (type == ops::DType::F16) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint16_t h = io::float_to_half(values[i]);
+      std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
+  } else {
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+  }
+  return bytes;
+}
+
 }  // namespace
 
 Network::Network(Context& context, const Model& model, Precision precision)
-    : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {}, {},
+    : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {},
                               ops::Argmax(context, precision), std::nullopt}) {
   if (precision == Precision::Fp16) state_->convert.emplace(context);
   const detail::ModelData& data = *model.data();
-  std::set<std::string> biases;
+  std::vector<std::vector<ops::DeviceWeight>> weights;
   for (const Node& n : data.graph.nodes) {
-    if (!n.bias.empty()) biases.insert(n.bias);
     try {
-      state_->operators.push_back(make_operator(context, n, data, precision));
+      state_->ops.push_back(ops::find_op(n.op)->create({context, n, data.weights, precision}));
+      weights.push_back(state_->ops.back()->device_weights());
     } catch (const Error& e) {
       throw Error(fmt::format("layer '{}': {}", n.name, e.what()));
     }
   }
-  // One buffer, one upload, every tensor at an aligned offset: weights in the storage type
-  // (converted to fp16 here for an fp16 network), biases in fp32, each convolution's weights as
-  // its variant reads them. Sizes first; then each tensor is written into the blob in turn.
-  const ops::DType storage = ops::storage_type(precision);
+  // One buffer, every tensor at an aligned offset, uploaded one tensor at a time.
   uint64_t total = 0;
-  auto place = [&](const ops::Shape& shape, ops::DType type) {
-    const ops::Tensor t{shape, {VK_NULL_HANDLE, total, shape.bytes(type)}, type};
-    total = ops::align_to_binding(context.info(), total + shape.bytes(type));
-    return t;
-  };
-  std::set<std::string> conv_weights;
-  for (size_t i = 0; i < data.graph.nodes.size(); ++i) {
-    const Node& n = data.graph.nodes[i];
-    if (n.op != OpKind::Conv2d) continue;
-    const auto& conv = std::get<ops::Conv2d>(state_->operators[i]);
-    state_->conv_weights[i] = place(conv.prepared_weight_shape(), conv.prepared_weight_type());
-    conv_weights.insert(n.weight);
-  }
-  for (const auto& [name, w] : data.weights) {
-    if (conv_weights.count(name)) continue;
-    ops::Shape shape{1, uint32_t(w.values.size()), 1, 1};
-    if (w.shape.size() == 4) {
-      shape = {uint32_t(w.shape[0]), uint32_t(w.shape[1]), uint32_t(w.shape[2]),
-               uint32_t(w.shape[3])};
+  for (const auto& node : weights) {
+    state_->node_weights.emplace_back();
+    for (const ops::DeviceWeight& w : node) {
+      state_->node_weights.back().push_back({w.shape, {VK_NULL_HANDLE, total, w.shape.bytes(w.type)}, w.type});
+      total = ops::align_to_binding(context.info(), total + w.shape.bytes(w.type));
     }
-    state_->weight_tensors[name] = place(shape, biases.count(name) ? ops::DType::F32 : storage);
   }
-  std::vector<char> blob(std::max<uint64_t>(total, 4));
-  auto write = [&](const ops::Tensor& t, const std::vector<float>& values) {
-    char* dst = blob.data() + t.view.offset;
-    if (t.dtype == ops::DType::F16) {
-      for (size_t i = 0; i < values.size(); ++i) {
-        const uint16_t h = io::float_to_half(values[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
+  state_->weights = vk::Buffer(context, std::max<uint64_t>(total, 4));
+  for (size_t i = 0; i < weights.size(); ++i) {
+    for (size_t j = 0; j < weights[i].size(); ++j) {
+      ops::Tensor& t = state_->node_weights[i][j];
+      const std::vector<float> values = weights[i][j].values();
+      if (values.size() != t.shape.count()) {
+        throw Error(fmt::format("internal error: layer '{}' prepared {} weights for {}",
+                                data.graph.nodes[i].name, values.size(), t.shape.str()));
       }
-    } else {
-      std::memcpy(dst, values.data(), values.size() * sizeof(float));
+      const std::vector<char> bytes = storage_bytes(values, t.dtype);
+      vk::upload(context, state_->weights, t.view.offset, bytes.data(), bytes.size());
+      t.view = state_->weights.view(t.view.offset, t.view.size);
     }
-  };
-  for (auto& [index, t] : state_->conv_weights) {
-    const Node& n = data.graph.nodes[index];
-    try {
-      write(t, std::get<ops::Conv2d>(state_->operators[index])
-                   .prepare_weights(data.weights.at(n.weight).values));
-    } catch (const Error& e) {
-      throw Error(fmt::format("layer '{}': {}", n.name, e.what()));
-    }
-  }
-  for (const auto& [name, t] : state_->weight_tensors) write(t, data.weights.at(name).values);
-  state_->weights = vk::Buffer(context, blob.size());
-  vk::upload(context, state_->weights, 0, blob.data(), blob.size());
-  for (auto& [name, t] : state_->weight_tensors) {
-    t.view = state_->weights.view(t.view.offset, t.view.size);
-  }
-  for (auto& [index, t] : state_->conv_weights) {
-    t.view = state_->weights.view(t.view.offset, t.view.size);
   }
 }
 
@@ -292,40 +122,36 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   const ops::DType type = ops::storage_type(net.precision);
   const int first_node = fp16 ? 2 : 1;
   const int end_step = int(g.nodes.size()) + first_node;  // argmax (and widening) after the nodes
-  std::map<std::string, size_t> index{{g.input, 0}};
+  std::unordered_map<std::string, size_t> index{{g.input, 0}};
   std::vector<graph::Lifetime> lifetimes{
       {g.input, s.input_shape.bytes(type), first_node - 1, first_node - 1}};
   std::vector<ops::Shape> shapes{s.input_shape};
   uint64_t workspace_bytes = 0;
-  const std::vector<Fusion> fusions = find_fusions(g);
-  std::map<size_t, const Fusion*> fused_conv, fused_crop;  // by node index
-  for (const Fusion& f : fusions) fused_conv[f.conv] = fused_crop[f.crop] = &f;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    // A fused convolution runs at its crop's step, so its input lives until then.
-    const size_t step = fused_conv.count(i) ? fused_conv.at(i)->crop : i;
+    const int step = int(i) + first_node;
     std::vector<ops::Shape> in;
     for (const std::string& name : n.inputs) {
       const size_t t = index.at(name);
       in.push_back(shapes[t]);
-      lifetimes[t].last = std::max(lifetimes[t].last, int(step) + first_node);
+      lifetimes[t].last = std::max(lifetimes[t].last, step);
     }
-    ops::Shape out;
+    std::vector<ops::Shape> out;
     try {
-      out = infer_shape(n, net.operators[i], in);
-      if (n.op == OpKind::Conv2d) {
-        workspace_bytes = std::max(
-            workspace_bytes, std::get<ops::Conv2d>(net.operators[i]).workspace_bytes(in[0]));
-      }
+      out = net.ops[i]->output_shapes(in);
+      workspace_bytes = std::max(workspace_bytes, net.ops[i]->workspace_bytes(in));
     } catch (const Error& e) {
       throw Error(fmt::format("layer '{}' at input {}x{}: {}", n.name, height, width, e.what()));
     }
-    index[n.output] = shapes.size();
-    shapes.push_back(out);
-    const uint64_t bytes = fused_conv.count(i) ? 0 : out.bytes(type);  // never materialised
-    lifetimes.push_back({n.output, bytes, int(i) + first_node, int(i) + first_node});
-    s.layers.push_back({n.name, graph::op_name(n.op), to_shape4(out), layer_flops(n, in, out),
-                        fused_crop.count(i) ? g.nodes[fused_crop.at(i)->conv].name : ""});
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      index[n.outputs[k]] = shapes.size();
+      shapes.push_back(out[k]);
+      lifetimes.push_back({n.outputs[k], out[k].bytes(type), step, step});
+    }
+    s.layers.push_back({n.name, n.op, to_shape4(out[0]), net.ops[i]->flops(in, out), ""});
+    for (const auto& [fused, op] : n.fused) {
+      s.layers.push_back({fused, op, to_shape4(out[0]), 0, n.name});
+    }
   }
   const size_t logits_index = index.at(g.outputs.front());
   s.output_shape = shapes[logits_index];
@@ -350,8 +176,8 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   const ops::Tensor workspace{{1, 1, 1, 1}, s.workspace.view(), ops::DType::F32};
   std::vector<ops::Tensor> tensors;
   for (size_t t = 0; t < all_shapes.size(); ++t) {
-    const uint64_t bytes = std::min(all_shapes[t].bytes(all_types[t]), lifetimes[t].bytes);
-    tensors.push_back({all_shapes[t], s.arena.view(plan.offsets[t], bytes), all_types[t]});
+    tensors.push_back({all_shapes[t], s.arena.view(plan.offsets[t], all_shapes[t].bytes(all_types[t])),
+                       all_types[t]});
   }
   s.input = tensors[fp16 ? input_fp32_index : 0];
   s.logits = tensors[fp16 ? logits_fp32_index : logits_index];
@@ -368,28 +194,11 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     }
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
-      if (fused_conv.count(i)) continue;
-      if (fused_crop.count(i)) {
-        const Fusion& f = *fused_crop.at(i);
-        const Node& conv = g.nodes[f.conv];
-        const ops::Tensor& other = tensors[index.at(n.inputs[f.crops_conv ? 1 : 0])];
-        ops::ConvTransposeFusion fusion;
-        if (f.crops_conv) fusion.crop_y = n.offset[0], fusion.crop_x = n.offset[1];
-        if (n.op == OpKind::CropAdd) {
-          fusion.addend = &other;
-          if (!f.crops_conv) fusion.addend_y = n.offset[0], fusion.addend_x = n.offset[1];
-        }
-        r.set_scope(conv.name);
-        const ops::Tensor* bias = conv.bias.empty() ? nullptr : &net.weight_tensors.at(conv.bias);
-        std::get<ops::ConvTranspose2d>(net.operators[f.conv])
-            .record(r, tensors[index.at(conv.inputs[0])], net.weight_tensors.at(conv.weight), bias,
-                    tensors[index.at(n.output)], fusion);
-        continue;
-      }
-      std::vector<ops::Tensor> in;
+      std::vector<ops::Tensor> in, out;
       for (const std::string& name : n.inputs) in.push_back(tensors[index.at(name)]);
+      for (const std::string& name : n.outputs) out.push_back(tensors[index.at(name)]);
       r.set_scope(n.name);
-      record_node(r, i, n, net.operators[i], net, in, tensors[index.at(n.output)], workspace);
+      net.ops[i]->record(r, {in, out, net.node_weights[i], workspace});
     }
     if (fp16) {
       r.set_scope("logits_to_fp32");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ops/dispatch.hpp"
+#include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -23,15 +24,14 @@ Concat::Concat(Context& context, Precision precision)
                                            2,
                                            sizeof(Push)})) {}
 
-Shape Concat::output_shape(const std::vector<Tensor>& inputs) const {
+Shape Concat::output_shape(const std::vector<Shape>& inputs) const {
   if (inputs.empty()) throw Error("concat: no inputs");
-  Shape out = inputs.front().shape;
+  Shape out = inputs.front();
   out.c = 0;
-  for (const Tensor& t : inputs) {
-    const Shape& s = t.shape;
+  for (const Shape& s : inputs) {
     if (s.n != out.n || s.h != out.h || s.w != out.w) {
       throw Error(fmt::format("concat: input {} does not match {} in batch, height or width",
-                              s.str(), inputs.front().shape.str()));
+                              s.str(), inputs.front().str()));
     }
     out.c += s.c;
   }
@@ -42,7 +42,9 @@ void Concat::record(vk::Recorder& recorder, const std::vector<Tensor>& inputs,
                     const Tensor& output) const {
   for (const Tensor& t : inputs) require_fits("concat", "input", t, type_);
   require_fits("concat", "output", output, type_);
-  require_shape("concat", "output", output.shape, output_shape(inputs));
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape);
+  require_shape("concat", "output", output.shape, output_shape(shapes));
   const Shape& o = output.shape;
   const uint32_t plane = o.h * o.w;
   uint32_t channel = 0;
@@ -58,6 +60,40 @@ void Concat::record(vk::Recorder& recorder, const std::vector<Tensor>& inputs,
     }
     channel += t.shape.c;
   }
+}
+
+namespace {
+
+class ConcatNode : public NodeOp {
+ public:
+  explicit ConcatNode(const OpBuild& b) : op_(b.context, b.precision) {}
+  std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
+    return {op_.output_shape(inputs)};
+  }
+  uint64_t flops(const std::vector<Shape>&, const std::vector<Shape>&) const override { return 0; }
+  void record(vk::Recorder& recorder, const OpIo& io) const override {
+    op_.record(recorder, io.inputs, io.outputs[0]);
+  }
+
+ private:
+  Concat op_;
+};
+
+}  // namespace
+
+const OpDef& concat_op() {
+  static const OpDef def = [] {
+    OpSchema s{"concat", "concatenation along the channels (torch.cat(dim=1))"};
+    s.max_inputs = 256;
+    s.attrs = {int_attr("axis", 1, 1, 1)};  // channels only
+    s.channels = [](const graph::Node&, const graph::Weights&, const std::vector<int64_t>& in) {
+      int64_t total = 0;
+      for (int64_t c : in) total += c;
+      return std::vector<int64_t>{total};
+    };
+    return OpDef{std::move(s), [](const OpBuild& b) { return std::make_unique<ConcatNode>(b); }};
+  }();
+  return def;
 }
 
 }  // namespace vkseg::ops

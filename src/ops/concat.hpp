@@ -10,7 +10,7 @@ namespace vkseg::ops {
 class Concat {
  public:
   explicit Concat(Context& context, Precision precision = Precision::Fp32);
-  Shape output_shape(const std::vector<Tensor>& inputs) const;
+  Shape output_shape(const std::vector<Shape>& inputs) const;
   void record(vk::Recorder& recorder, const std::vector<Tensor>& inputs, const Tensor& output) const;
 
  private:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/dispatch.hpp"
+#include "ops/extent.hpp"
 #include "ops/packed_gemm.hpp"
 #include "vk/context_state.hpp"
 
@@ -46,7 +47,7 @@ bool fits(const DeviceInfo& info, const TileShape& tile) {
 
 bool is_pointwise(const Conv2dParams& p) {
   return p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
-         p.pad_h == 0 && p.pad_w == 0;
+         p.pad_h == 0 && p.pad_w == 0 && p.bottom() == 0 && p.right() == 0;
 }
 
 struct ChannelRange {
@@ -89,12 +90,6 @@ std::vector<ChannelRange> dispatch_ranges(const DeviceInfo& info, uint64_t chann
     }
   }
   return ranges;
-}
-
-// PyTorch's output extent: floor((in + 2p - d(k-1) - 1) / s) + 1; 0 when the window never fits.
-uint32_t conv_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t d) {
-  const int64_t span = int64_t(in) + 2 * int64_t(p) - int64_t(d) * (k - 1) - 1;
-  return span < 0 ? 0 : uint32_t(span / s + 1);
 }
 
 // Output pixels per conv2d_gemm invocation along a row: 4..8, wasting the fewest on the row's
@@ -221,8 +216,8 @@ Shape Conv2d::output_shape(const Shape& input) const {
     throw Error(fmt::format("conv2d: input has {} channels, expected {}", input.c, p.in_channels));
   }
   const Shape out{input.n, p.out_channels,
-                  conv_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h),
-                  conv_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w)};
+                  conv_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.bottom(), p.dilation_h),
+                  conv_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.right(), p.dilation_w)};
   if (out.h == 0 || out.w == 0) {
     throw Error(fmt::format("conv2d: a {}x{} kernel does not fit a padded {}x{} input", p.kernel_h,
                             p.kernel_w, input.h, input.w));
@@ -254,9 +249,10 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
   const uint32_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
   const uint32_t hw = o.h * o.w;
   const uint64_t channel_bytes = weight.bytes() / o.c;
-  const std::vector<uint32_t> conv_constants{p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
-                                             p.pad_h,    p.pad_w,    p.dilation_h, p.dilation_w,
-                                             p.bias,     p.relu};
+  std::vector<uint32_t> conv_constants{p.kernel_h, p.kernel_w, p.stride_h,   p.stride_w, p.pad_h,
+                                       p.pad_w,    p.dilation_h, p.dilation_w, p.bias};
+  const std::vector<uint32_t> activation = p.activation.constants();
+  conv_constants.insert(conv_constants.end(), activation.begin(), activation.end());
   auto key = [&](const char* shader, uint32_t local_size, std::initializer_list<uint32_t> own,
                  uint32_t push_bytes) {
     vk::PipelineKey k{shader_variant(context_, "conv2d", shader, p.precision), {local_size, 1, 1},

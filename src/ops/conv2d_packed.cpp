@@ -69,7 +69,7 @@ std::array<double, 36> winograd_kernel(const float* g) {
 
 Im2colConv::Im2colConv(Context& context, const Conv2dParams& params)
     : context_(context), params_(params),
-      gemm_(context, params.precision, params.precision, params.bias, params.relu, false),
+      gemm_(context, params.precision, params.precision, params.bias, params.activation, false),
       k_(params.in_channels * params.kernel_h * params.kernel_w) {}
 
 uint64_t Im2colConv::weight_floats() const {
@@ -127,9 +127,21 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
 // ---------------------------------------------------------------------------------------------
 // Winograd F(4x4, 3x3)
 
+namespace {
+
+// winograd_output.comp's workgroup size, bias flag and fused activation.
+std::vector<uint32_t> winograd_output_constants(const Conv2dParams& p) {
+  std::vector<uint32_t> constants{k_flat_local_size, 1, 1, p.bias};
+  const std::vector<uint32_t> activation = p.activation.constants();
+  constants.insert(constants.end(), activation.begin(), activation.end());
+  return constants;
+}
+
+}  // namespace
+
 WinogradConv::WinogradConv(Context& context, const Conv2dParams& params)
     : context_(context), params_(params),
-      gemm_(context, Precision::Fp32, params.precision, false, false, true) {}
+      gemm_(context, Precision::Fp32, params.precision, false, Activation{}, true) {}
 
 bool WinogradConv::applies(const Conv2dParams& p) {
   return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 &&
@@ -192,7 +204,7 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
        0b01});
   const vk::Pipeline& transform_out = context_.state().pipeline(
       {shader_variant(context_, "conv2d", "winograd_output", p.precision),
-       {k_flat_local_size, 1, 1, p.bias, p.relu}, 3, sizeof(WinogradPush), 0b001});
+       winograd_output_constants(p), 3, sizeof(WinogradPush), 0b001});
   const uint64_t a_batch = PackedGemm::a_texels(p.out_channels, p.in_channels);
   for (uint32_t t0 = 0; t0 < ch.total; t0 += ch.per_chunk) {
     const uint32_t tc = std::min(ch.per_chunk, ch.total - t0);

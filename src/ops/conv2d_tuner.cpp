@@ -51,12 +51,13 @@ Proxy proxy_of(const Conv2dParams& p) {
                            p.kernel_h * p.kernel_w;
   const uint32_t side =
       uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 8.0, 128.0));
-  auto input_extent = [&](uint32_t k, uint32_t s, uint32_t pad, uint32_t d) {
-    const int64_t in = int64_t(side - 1) * s + int64_t(d) * (k - 1) + 1 - 2 * int64_t(pad);
+  auto input_extent = [&](uint32_t k, uint32_t s, uint32_t pad0, uint32_t pad1, uint32_t d) {
+    const int64_t in = int64_t(side - 1) * s + int64_t(d) * (k - 1) + 1 - pad0 - int64_t(pad1);
     return uint32_t(std::max<int64_t>(in, 1));
   };
-  proxy.input = {1, p.in_channels, input_extent(p.kernel_h, p.stride_h, p.pad_h, p.dilation_h),
-                 input_extent(p.kernel_w, p.stride_w, p.pad_w, p.dilation_w)};
+  proxy.input = {1, p.in_channels,
+                 input_extent(p.kernel_h, p.stride_h, p.pad_h, p.bottom(), p.dilation_h),
+                 input_extent(p.kernel_w, p.stride_w, p.pad_w, p.right(), p.dilation_w)};
   return proxy;
 }
 
@@ -141,9 +142,14 @@ void save_tuning(const vk::ContextState& s) {
 }  // namespace
 
 std::string tuning_key(const Conv2dParams& p) {
-  return fmt::format("c{}-o{}-k{}x{}-s{}x{}-p{}x{}-d{}x{}-g{}-{}", p.in_channels, p.out_channels,
-                     p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                     p.dilation_h, p.dilation_w, p.groups, precision_name(p.precision));
+  // Asymmetric padding adds the bottom and right, so symmetric layers keep their keys.
+  const std::string pads =
+      p.bottom() == p.pad_h && p.right() == p.pad_w
+          ? fmt::format("{}x{}", p.pad_h, p.pad_w)
+          : fmt::format("{}x{}x{}x{}", p.pad_h, p.pad_w, p.bottom(), p.right());
+  return fmt::format("c{}-o{}-k{}x{}-s{}x{}-p{}-d{}x{}-g{}-{}", p.in_channels, p.out_channels,
+                     p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, pads, p.dilation_h,
+                     p.dilation_w, p.groups, precision_name(p.precision));
 }
 
 Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {

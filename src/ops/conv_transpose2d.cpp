@@ -5,6 +5,8 @@
 #include <numeric>
 
 #include "ops/dispatch.hpp"
+#include "ops/extent.hpp"
+#include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -14,12 +16,6 @@ namespace {
 struct Push {
   uint32_t c, h, w, oc, oh, ow, groups, count, oy0, ox0, ah, aw, ay0, ax0;
 };
-
-// PyTorch's output extent: (in - 1)s - 2p + d(k - 1) + output_pad + 1; may be below one.
-int64_t conv_transpose_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t op,
-                              uint32_t d) {
-  return (int64_t(in) - 1) * s - 2 * int64_t(p) + int64_t(d) * (k - 1) + op + 1;
-}
 
 }  // namespace
 
@@ -70,9 +66,9 @@ Shape ConvTranspose2d::output_shape(const Shape& input) const {
     throw Error(fmt::format("conv_transpose2d: input has {} channels, expected {}", input.c,
                             p.in_channels));
   }
-  const int64_t oh = conv_transpose_extent(input.h, p.kernel_h, p.stride_h, p.pad_h,
+  const int64_t oh = conv_transpose_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.bottom(),
                                            p.output_pad_h, p.dilation_h);
-  const int64_t ow = conv_transpose_extent(input.w, p.kernel_w, p.stride_w, p.pad_w,
+  const int64_t ow = conv_transpose_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.right(),
                                            p.output_pad_w, p.dilation_w);
   if (oh < 1 || ow < 1) {
     throw Error(fmt::format("conv_transpose2d: padding {}x{} leaves no output for a {}x{} input",
@@ -123,6 +119,171 @@ void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const 
                      {output.view, vk::Access::Write},
                      {fusion.addend ? fusion.addend->view : weight.view, vk::Access::Read}},
                     &push, sizeof push, grid.x, grid.y, 1, "conv_transpose2d");
+}
+
+}  // namespace vkseg::ops
+
+// conv_transpose2d in a model graph: nn.ConvTranspose2d, optionally computing the crop or the
+// skip addition after it (graph/passes/fuse_conv_transpose_crop).
+namespace vkseg::ops {
+
+namespace {
+
+ConvTranspose2dParams params_of(const OpBuild& b) {
+  const graph::Node& n = b.node;
+  const std::vector<int64_t>& w = b.weight("weight").shape;
+  const graph::Ints& stride = n.attr_ints("stride");
+  const graph::Ints& pads = n.attr_ints("pads");
+  const graph::Ints& output_padding = n.attr_ints("output_padding");
+  const graph::Ints& dilation = n.attr_ints("dilation");
+  ConvTranspose2dParams p;
+  p.groups = uint32_t(n.attr_int("groups"));
+  p.in_channels = uint32_t(w[0]);
+  p.out_channels = uint32_t(w[1]) * p.groups;
+  p.kernel_h = uint32_t(w[2]), p.kernel_w = uint32_t(w[3]);
+  p.stride_h = uint32_t(stride[0]), p.stride_w = uint32_t(stride[1]);
+  p.pad_h = uint32_t(pads[0]), p.pad_w = uint32_t(pads[1]);
+  if (pads[2] != pads[0]) p.pad_bottom = uint32_t(pads[2]);
+  if (pads[3] != pads[1]) p.pad_right = uint32_t(pads[3]);
+  p.output_pad_h = uint32_t(output_padding[0]), p.output_pad_w = uint32_t(output_padding[1]);
+  p.dilation_h = uint32_t(dilation[0]), p.dilation_w = uint32_t(dilation[1]);
+  p.bias = b.optional_weight("bias") != nullptr;
+  p.precision = b.precision;
+  return p;
+}
+
+// What the node computes besides the convolution, with its second input `other`: nothing;
+// the window of its result at `fuse_offset` the size of `other` ("crop"), that window plus
+// `other` ("crop_add"), or its result plus the window of `other` at `fuse_offset`
+// ("add_cropped").
+enum class Fuse { None, Crop, CropAdd, AddCropped };
+
+Fuse fuse_of(const graph::Node& n) {
+  const std::string& f = n.attr_string("fuse");
+  return f == "crop" ? Fuse::Crop : f == "crop_add" ? Fuse::CropAdd
+                                   : f == "add_cropped" ? Fuse::AddCropped : Fuse::None;
+}
+
+class ConvTranspose2dNode : public NodeOp {
+ public:
+  explicit ConvTranspose2dNode(const OpBuild& b)
+      : op_(b.context, params_of(b)),
+        fuse_(fuse_of(b.node)),
+        offset_y_(uint32_t(b.node.attr_ints("fuse_offset")[0])),
+        offset_x_(uint32_t(b.node.attr_ints("fuse_offset")[1])),
+        type_(storage_type(b.precision)),
+        weight_(b.weight("weight")),
+        bias_(b.optional_weight("bias")) {}
+
+  std::vector<DeviceWeight> device_weights() const override {
+    std::vector<DeviceWeight> out{{op_.weight_shape(), type_, [this] { return weight_.values; }}};
+    if (bias_) {
+      out.push_back({{1, op_.params().out_channels, 1, 1}, DType::F32,
+                     [this] { return bias_->values; }});
+    }
+    return out;
+  }
+  std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
+    const Shape full = op_.output_shape(inputs[0]);
+    if (fuse_ == Fuse::None) return {full};
+    const Shape& other = inputs[1];
+    // A crop only takes the reference's size; an addition needs its batch and channels too.
+    if (other.n != full.n || (fuse_ != Fuse::Crop && other.c != full.c)) {
+      throw Error(fmt::format("conv_transpose2d: its result {} and its second input {} differ in "
+                              "batch or channels",
+                              full.str(), other.str()));
+    }
+    const Shape window = fuse_ == Fuse::AddCropped ? full : Shape{full.n, full.c, other.h, other.w};
+    const Shape& source = fuse_ == Fuse::AddCropped ? other : full;
+    if (uint64_t(offset_y_) + window.h > source.h || uint64_t(offset_x_) + window.w > source.w) {
+      throw Error(fmt::format("a {}x{} window at offset ({}, {}) does not fit in {}x{}; the input "
+                              "is too small for this network",
+                              window.h, window.w, offset_y_, offset_x_, source.h, source.w));
+    }
+    return {window};
+  }
+  uint64_t flops(const std::vector<Shape>& inputs, const std::vector<Shape>&) const override {
+    const ConvTranspose2dParams& p = op_.params();
+    return 2 * inputs[0].count() * (p.out_channels / p.groups) * p.kernel_h * p.kernel_w;
+  }
+  void record(vk::Recorder& recorder, const OpIo& io) const override {
+    ConvTransposeFusion fusion;
+    if (fuse_ == Fuse::Crop || fuse_ == Fuse::CropAdd) {
+      fusion.crop_y = offset_y_, fusion.crop_x = offset_x_;
+    }
+    if (fuse_ == Fuse::CropAdd || fuse_ == Fuse::AddCropped) fusion.addend = &io.inputs[1];
+    if (fuse_ == Fuse::AddCropped) fusion.addend_y = offset_y_, fusion.addend_x = offset_x_;
+    op_.record(recorder, io.inputs[0], io.weights[0], bias_ ? &io.weights[1] : nullptr,
+               io.outputs[0], fusion);
+  }
+
+ private:
+  ConvTranspose2d op_;
+  Fuse fuse_;
+  uint32_t offset_y_, offset_x_;
+  DType type_;
+  const graph::WeightTensor& weight_;
+  const graph::WeightTensor* bias_;
+};
+
+std::vector<int64_t> conv_transpose2d_channels(const graph::Node& n, const graph::Weights& weights,
+                                               const std::vector<int64_t>& inputs) {
+  const graph::Ints& stride = n.attr_ints("stride");
+  const graph::Ints& op = n.attr_ints("output_padding");
+  const graph::Ints& dilation = n.attr_ints("dilation");
+  for (int i = 0; i < 2; ++i) {  // PyTorch's rule: more would add rows no input reaches
+    if (op[i] >= stride[i] && op[i] >= dilation[i]) {
+      throw Error(fmt::format("'output_padding' {}x{} must be smaller than the stride {}x{} or "
+                              "the dilation {}x{}",
+                              op[0], op[1], stride[0], stride[1], dilation[0], dilation[1]));
+    }
+  }
+  const std::vector<int64_t>& w = weight_shape(n, weights, "weight");
+  const int64_t groups = n.attr_int("groups");
+  if (w.size() != 4 || w[2] < 1 || w[3] < 1 || w[2] > 4096 || w[3] > 4096) {
+    throw Error(fmt::format("weight '{}' is not in x out/groups x kh x kw", n.weight("weight")));
+  }
+  if (w[0] % groups != 0) throw Error("its input channels do not divide into the groups");
+  if (w[0] != inputs[0]) {
+    throw Error(fmt::format("weight '{}' takes {} channels but its input '{}' has {}",
+                            n.weight("weight"), w[0], n.inputs[0], inputs[0]));
+  }
+  const int64_t out = w[1] * groups;
+  if (!n.weight("bias").empty()) {
+    const std::vector<int64_t>& b = weight_shape(n, weights, "bias");
+    if (b.size() != 1 || b[0] != out) {
+      throw Error(fmt::format("bias '{}' must hold {} values", n.weight("bias"), out));
+    }
+  }
+  const Fuse fuse = fuse_of(n);
+  if ((fuse == Fuse::None) != (inputs.size() == 1)) {
+    throw Error("it takes a second input exactly when 'fuse' is not none");
+  }
+  if ((fuse == Fuse::CropAdd || fuse == Fuse::AddCropped) && inputs[1] != out) {
+    throw Error(fmt::format("it adds '{}' of {} channels to its {}", n.inputs[1], inputs[1], out));
+  }
+  return {out};
+}
+
+}  // namespace
+
+const OpDef& conv_transpose2d_op() {
+  static const OpDef def = [] {
+    OpSchema s{"conv_transpose2d", "2-D transposed convolution (nn.ConvTranspose2d)"};
+    s.max_inputs = 2;
+    s.attrs = {ints_attr("stride", graph::Ints{1, 1}, 2, 1, 4096),
+               ints_attr("pads", graph::Ints{0, 0, 0, 0}, 4, 0, 4096),  // top, left, bottom, right
+               ints_attr("output_padding", graph::Ints{0, 0}, 2, 0, 4096),
+               ints_attr("dilation", graph::Ints{1, 1}, 2, 1, 4096),
+               int_attr("groups", 1, 1, 65536),
+               string_attr("fuse", "none", {"none", "crop", "crop_add", "add_cropped"}),
+               ints_attr("fuse_offset", graph::Ints{0, 0}, 2, 0, 1 << 20)};
+    s.weights = {{"weight", true}, {"bias", false}};
+    s.channels = conv_transpose2d_channels;
+    return OpDef{std::move(s),
+                 [](const OpBuild& b) { return std::make_unique<ConvTranspose2dNode>(b); }};
+  }();
+  return def;
 }
 
 }  // namespace vkseg::ops

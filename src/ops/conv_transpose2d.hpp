@@ -1,4 +1,6 @@
 #pragma once
+#include <optional>
+
 #include "ops/tensor.hpp"
 #include "vk/recorder.hpp"
 
@@ -8,12 +10,16 @@ struct ConvTranspose2dParams {
   uint32_t in_channels = 0, out_channels = 0;
   uint32_t kernel_h = 1, kernel_w = 1;
   uint32_t stride_h = 1, stride_w = 1;
-  uint32_t pad_h = 0, pad_w = 0;
+  uint32_t pad_h = 0, pad_w = 0;  // at the top and left
+  std::optional<uint32_t> pad_bottom, pad_right;  // where they differ from the top and left
   uint32_t output_pad_h = 0, output_pad_w = 0;
   uint32_t dilation_h = 1, dilation_w = 1;
   uint32_t groups = 1;
   bool bias = true;
   Precision precision = Precision::Fp32;  // of input, weight and output; the bias is fp32
+
+  uint32_t bottom() const { return pad_bottom.value_or(pad_h); }
+  uint32_t right() const { return pad_right.value_or(pad_w); }
 };
 
 // What a transposed convolution takes over from the layers after it (FCN upsampling): computing

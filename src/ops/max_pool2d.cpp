@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "ops/dispatch.hpp"
+#include "ops/extent.hpp"
+#include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -12,17 +16,6 @@ namespace {
 struct Push {
   uint32_t h, w, oh, ow, count;
 };
-
-// PyTorch's pooling_output_shape: floor or ceil of (in + 2p - d(k-1) - 1) / s, plus one; in ceil
-// mode a last window that would start past the input and its left padding is dropped.
-int64_t pool_extent(uint32_t in, uint32_t k, uint32_t s, uint32_t p, uint32_t d, bool ceil_mode) {
-  const int64_t span = int64_t(in) + 2 * int64_t(p) - int64_t(d) * (k - 1) - 1 +
-                       (ceil_mode ? int64_t(s) - 1 : 0);
-  // Floor division (rounding toward -inf), so a span below zero gives an extent below one.
-  int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
-  if (ceil_mode && (out - 1) * s >= int64_t(in) + p) --out;
-  return out;
-}
 
 }  // namespace
 
@@ -34,7 +27,8 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
     throw Error("max_pool2d: kernel, stride and dilation must be positive");
   }
   // PyTorch's rule; it also keeps every window over at least one input element when undilated.
-  if (p.pad_h > p.kernel_h / 2 || p.pad_w > p.kernel_w / 2) {
+  if (std::max(p.pad_h, p.bottom()) > p.kernel_h / 2 ||
+      std::max(p.pad_w, p.right()) > p.kernel_w / 2) {
     throw Error(fmt::format("max_pool2d: padding {}x{} exceeds half the {}x{} kernel", p.pad_h,
                             p.pad_w, p.kernel_h, p.kernel_w));
   }
@@ -50,9 +44,9 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
 Shape MaxPool2d::output_shape(const Shape& input) const {
   const auto& p = params_;
   const int64_t oh =
-      pool_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h, p.ceil_mode);
+      pool_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.bottom(), p.dilation_h, p.ceil_mode);
   const int64_t ow =
-      pool_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w, p.ceil_mode);
+      pool_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.right(), p.dilation_w, p.ceil_mode);
   if (oh < 1 || ow < 1) {
     throw Error(fmt::format("max_pool2d: a {}x{} kernel gives no output for a {}x{} input",
                             p.kernel_h, p.kernel_w, input.h, input.w));
@@ -70,6 +64,67 @@ void MaxPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor
   const FlatGrid grid = flat_grid(context_.info(), o.count());
   recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
                     &push, sizeof push, grid.x, grid.y, 1, "max_pool2d");
+}
+
+namespace {
+
+class MaxPool2dNode : public NodeOp {
+ public:
+  explicit MaxPool2dNode(const OpBuild& b) : op_(b.context, params_of(b)) {}
+  std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
+    return {op_.output_shape(inputs[0])};
+  }
+  uint64_t flops(const std::vector<Shape>&, const std::vector<Shape>& outputs) const override {
+    return outputs[0].count() * op_.params().kernel_h * op_.params().kernel_w;
+  }
+  void record(vk::Recorder& recorder, const OpIo& io) const override {
+    op_.record(recorder, io.inputs[0], io.outputs[0]);
+  }
+
+ private:
+  static MaxPool2dParams params_of(const OpBuild& b) {
+    const graph::Node& n = b.node;
+    const graph::Ints& k = n.attr_ints("kernel");
+    const graph::Ints& s = n.attr_ints("stride");
+    const graph::Ints& pads = n.attr_ints("pads");
+    const graph::Ints& d = n.attr_ints("dilation");
+    MaxPool2dParams p;
+    p.kernel_h = uint32_t(k[0]), p.kernel_w = uint32_t(k[1]);
+    p.stride_h = uint32_t(s[0]), p.stride_w = uint32_t(s[1]);
+    p.pad_h = uint32_t(pads[0]), p.pad_w = uint32_t(pads[1]);
+    if (pads[2] != pads[0]) p.pad_bottom = uint32_t(pads[2]);
+    if (pads[3] != pads[1]) p.pad_right = uint32_t(pads[3]);
+    p.dilation_h = uint32_t(d[0]), p.dilation_w = uint32_t(d[1]);
+    p.ceil_mode = n.attr_int("ceil_mode") != 0;
+    p.precision = b.precision;
+    return p;
+  }
+  MaxPool2d op_;
+};
+
+}  // namespace
+
+const OpDef& max_pool2d_op() {
+  static const OpDef def = [] {
+    OpSchema s{"max_pool2d", "2-D max pooling (nn.MaxPool2d)"};
+    s.attrs = {ints_attr("kernel", std::nullopt, 2, 1, 4096),
+               ints_attr("stride", std::nullopt, 2, 1, 4096),
+               ints_attr("pads", graph::Ints{0, 0, 0, 0}, 4, 0, 2048),  // top, left, bottom, right
+               ints_attr("dilation", graph::Ints{1, 1}, 2, 1, 4096),
+               int_attr("ceil_mode", 0, 0, 1)};
+    s.channels = [](const graph::Node& n, const graph::Weights& w, const std::vector<int64_t>& in) {
+      const graph::Ints& k = n.attr_ints("kernel");
+      const graph::Ints& pads = n.attr_ints("pads");
+      // PyTorch's rule, checked here too so that a file breaking it is refused when loaded.
+      if (std::max(pads[0], pads[2]) > k[0] / 2 || std::max(pads[1], pads[3]) > k[1] / 2) {
+        throw Error(fmt::format("'pads' {}x{}x{}x{} exceed half the {}x{} kernel", pads[0],
+                                pads[1], pads[2], pads[3], k[0], k[1]));
+      }
+      return same_channels(n, w, in);
+    };
+    return OpDef{std::move(s), [](const OpBuild& b) { return std::make_unique<MaxPool2dNode>(b); }};
+  }();
+  return def;
 }
 
 }  // namespace vkseg::ops

@@ -29,9 +29,9 @@ bool texel_format_supported(VkPhysicalDevice device, VkFormat format) {
 }  // namespace
 
 PackedGemm::PackedGemm(Context& context, Precision a_precision, Precision out_precision,
-                       bool bias, bool relu, bool packed_out)
+                       bool bias, const Activation& activation, bool packed_out)
     : context_(context), a_precision_(a_precision), precision_(out_precision), bias_(bias),
-      relu_(relu), packed_out_(packed_out) {
+      activation_(activation), packed_out_(packed_out) {
   if (!supported(context)) {
     throw Error("packed GEMM: the device lacks subgroup shuffles or uniform texel buffers");
   }
@@ -77,8 +77,10 @@ void PackedGemm::record(vk::Recorder& recorder, vk::BufferView a, vk::BufferView
                         const PackedGemmDims& d) const {
   if (bias_ != (bias != nullptr)) throw Error("internal error: packed GEMM bias mismatch");
   vk::PipelineKey key{shader_variant(context_, "packed GEMM", "gemm_packed", precision_),
-                      {k_local_size, 1, 1, k_row_blocks, k_columns, bias_, relu_, packed_out_},
-                      4, sizeof(Push)};
+                      {k_local_size, 1, 1, k_row_blocks, k_columns, bias_}, 4, sizeof(Push)};
+  const std::vector<uint32_t> activation = activation_.constants();
+  key.specialization.insert(key.specialization.end(), activation.begin(), activation.end());
+  key.specialization.push_back(packed_out_);
   key.texel_bindings = 0b0011;
   const vk::Pipeline& pipeline = context_.state().pipeline(key);
   const Push push{d.m, d.n, d.k4, d.a_batch, d.b_batch, d.out_batch, d.out_row, d.out_offset};

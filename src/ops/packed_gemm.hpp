@@ -1,6 +1,7 @@
 #pragma once
 #include <vector>
 
+#include "ops/activation.hpp"
 #include "ops/tensor.hpp"
 #include "vk/recorder.hpp"
 
@@ -21,10 +22,10 @@ class PackedGemm {
  public:
   // Rows per invocation; A's rows are zero-padded to a multiple of it.
   static constexpr uint32_t k_rows = 16;
-  // A holds `a_precision` texels. out is `out_precision` NCHW rows (bias and relu applied) or,
-  // with packed_out, fp32 vec4s of 4 rows (no bias, no relu).
+  // A holds `a_precision` texels. out is `out_precision` NCHW rows (bias and activation applied) or,
+  // with packed_out, fp32 vec4s of 4 rows (no bias, no activation).
   PackedGemm(Context& context, Precision a_precision, Precision out_precision, bool bias,
-             bool relu, bool packed_out);
+             const Activation& activation, bool packed_out);
   // Whether the device has what the shader needs: subgroup shuffles in groups of 8 and uniform
   // texel buffers of the formats vkseg uses.
   static bool supported(const Context& context);
@@ -41,7 +42,9 @@ class PackedGemm {
  private:
   Context& context_;
   Precision a_precision_, precision_;
-  bool bias_, relu_, packed_out_;
+  bool bias_;
+  Activation activation_;
+  bool packed_out_;
 };
 
 inline uint32_t texels4(uint64_t values) { return uint32_t((values + 3) / 4); }

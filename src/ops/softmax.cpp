@@ -1,6 +1,7 @@
 #include "ops/softmax.hpp"
 
 #include "ops/dispatch.hpp"
+#include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
@@ -31,6 +32,20 @@ void Softmax::record(vk::Recorder& recorder, const Tensor& input, const Tensor& 
   const FlatGrid grid = flat_grid(context_.info(), push.pixels);
   recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
                     &push, sizeof push, grid.x, grid.y, 1, "softmax");
+}
+
+const OpDef& softmax_op() {
+  static const OpDef def = [] {
+    OpSchema s{"softmax", "softmax over the channels (torch.softmax(x, dim=1))"};
+    s.attrs = {int_attr("axis", 1, 1, 1)};  // channels only
+    s.channels = same_channels;
+    return OpDef{std::move(s), [](const OpBuild& b) {
+                   // max, exp, sum and divide per element
+                   return std::make_unique<ShapePreservingNode<Softmax>>(
+                       Softmax(b.context, b.precision), 4);
+                 }};
+  }();
+  return def;
 }
 
 }  // namespace vkseg::ops
