@@ -13,6 +13,7 @@
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
+#include "parity.hpp"
 #include "ops/conv2d.hpp"
 #include "io/npy.hpp"
 #include "vkseg/model.hpp"
@@ -22,75 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixtures() {
-  const char* root = std::getenv("VKSEG_FIXTURES");
-  const fs::path dir = fs::path(root ? root : "") / "fcn";
-  if (!root || !fs::exists(dir / "fcn_manifest.json")) {
-    ADD_FAILURE() << "FCN fixtures missing: run the make_fcn_fixtures test first (VKSEG_FIXTURES="
-                  << (root ? root : "unset") << ")";
-  }
-  return dir;
-}
-
-fs::path convert(const std::string& checkpoint, const std::string& model_name,
-                 graph::FcnOptions options = {}, const std::string& dtype = "fp32") {
-  detail::ModelData model =
-      graph::build_fcn(io::read_checkpoint((fixtures() / checkpoint).string()), options);
-  model.weight_dtype = dtype;
-  const fs::path out = temp_dir() / model_name;
-  detail::save_model(model, out.string());
-  return out;
-}
-
 std::string file_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
-}
-
-struct Agreement {
-  double max_error_over_std = 0, argmax_agreement = 0;
-};
-
-// Runs the model on fixture input `input` and compares with PyTorch's output `expected`.
-Agreement run_and_compare(const Model& model, const std::string& input, const std::string& expected,
-                          Precision precision = Precision::Fp32, Context& ctx = context()) {
-  const io::NpyArray x = io::read_npy((fixtures() / input).string());
-  const io::NpyArray ref = io::read_npy((fixtures() / expected).string());
-  Network network(ctx, model, precision);
-  Session session(network, uint32_t(x.shape[0]), uint32_t(x.shape[2]), uint32_t(x.shape[3]));
-  const Shape4 out = session.output_shape();
-  EXPECT_EQ(std::vector<int64_t>(out.begin(), out.end()), ref.shape);
-  std::vector<float> logits(ref.values.size());
-  session.run(x.values.data(), logits.data());
-
-  double mean = 0, var = 0, max_error = 0;
-  for (float v : ref.values) mean += v;
-  mean /= double(ref.values.size());
-  for (size_t i = 0; i < ref.values.size(); ++i) {
-    var += (ref.values[i] - mean) * (ref.values[i] - mean);
-    max_error = std::max(max_error, double(std::fabs(logits[i] - ref.values[i])));
-  }
-  const double std_dev = std::sqrt(var / double(ref.values.size()));
-  // Argmax over classes at every pixel of every batch item.
-  const size_t classes = out[1], plane = size_t(out[2]) * out[3];
-  size_t same = 0, pixels = 0;
-  for (size_t n = 0; n < out[0]; ++n) {
-    for (size_t p = 0; p < plane; ++p, ++pixels) {
-      size_t best_a = 0, best_r = 0;
-      for (size_t c = 1; c < classes; ++c) {
-        const size_t i = (n * classes + c) * plane + p;
-        if (logits[i] > logits[(n * classes + best_a) * plane + p]) best_a = c;
-        if (ref.values[i] > ref.values[(n * classes + best_r) * plane + p]) best_r = c;
-      }
-      same += best_a == best_r;
-    }
-  }
-  Agreement a{max_error / std_dev, double(same) / double(pixels)};
-  std::cout << fmt::format("  {} {} vs {}: max |error| = {:.3g} ({:.3g} of std {:.3g}), argmax "
-                           "agreement {:.4f}%\n",
-                           precision_name(precision), input, expected, max_error,
-                           a.max_error_over_std, std_dev, 100 * a.argmax_agreement);
-  return a;
 }
 
 class FcnMatchesPyTorch : public ::testing::TestWithParam<std::string> {};
@@ -102,7 +37,7 @@ TEST_P(FcnMatchesPyTorch, OnEveryFixtureInput) {
   const std::string checkpoint =
       stem == "fcn32s" || stem == "fcn16s" || stem == "fcn8s" ? stem + "_pytorchfcn.pth"
                                                               : stem + ".pth";
-  const Model model = Model::load(convert(checkpoint, stem + ".vkseg", options).string());
+  const Model model = Model::load(convert_fcn(checkpoint, stem + ".vkseg", options).string());
   const std::map<std::string, std::vector<std::string>> inputs{
       {"fcn32s", {"32x32", "64x96", "96x64b2"}}, {"fcn16s", {"32x32", "64x96", "96x64b2"}},
       {"fcn8s", {"32x32", "64x96", "96x64b2"}},  {"fcn8s_aligned", {"32x32", "64x96"}},
@@ -129,7 +64,7 @@ TEST(FcnAutotuned, MatchesPyTorch) {
   std::vector<std::string> messages;
   options.on_validation_message = [&](const std::string& m) { messages.push_back(m); };
   Context tuned(options);
-  const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_tuned.vkseg").string());
+  const Model model = Model::load(convert_fcn("fcn8s_pytorchfcn.pth", "fcn8s_tuned.vkseg").string());
   for (const std::string in : {"64x96", "96x64b2"}) {
     const Agreement a = run_and_compare(model, "input_" + in + ".npy", "fcn8s_out_" + in + ".npy",
                                         Precision::Fp32, tuned);
@@ -147,7 +82,7 @@ TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
       for (const std::string ext : {".pth", ".legacy.pth", ".safetensors"}) {
         const std::string name = variant + "_" + style + ext;
         SCOPED_TRACE(name);
-        const std::string bytes = file_bytes(convert(name, name + ".vkseg"));
+        const std::string bytes = file_bytes(convert_fcn(name, name + ".vkseg"));
         if (reference.empty()) reference = bytes;
         EXPECT_TRUE(bytes == reference) << name << " converts to a different model";
       }
@@ -160,7 +95,7 @@ TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
   // torchvision's VGG16 classifier, in its own naming only.
   std::string reference;
   for (const std::string ext : {".pth", ".legacy.pth", ".safetensors"}) {
-    const std::string bytes = file_bytes(convert("vgg16" + ext, "vgg16" + ext + ".vkseg"));
+    const std::string bytes = file_bytes(convert_fcn("vgg16" + ext, "vgg16" + ext + ".vkseg"));
     if (reference.empty()) reference = bytes;
     EXPECT_TRUE(bytes == reference) << "vgg16" << ext << " converts to a different model";
   }
@@ -168,7 +103,7 @@ TEST(FcnConvert, EveryNamingStyleAndFormatGivesTheSameModel) {
 
 TEST(FcnConvert, Fp16WeightsKeepTheLabels) {
   const Model model =
-      Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_fp16.vkseg", {}, "fp16").string());
+      Model::load(convert_fcn("fcn8s_pytorchfcn.pth", "fcn8s_fp16.vkseg", {}, "fp16").string());
   EXPECT_EQ(model.weight_dtype(), "fp16");
   for (const std::string in : {"64x96", "96x64b2"}) {
     const Agreement a = run_and_compare(model, "input_" + in + ".npy", "fcn8s_out_" + in + ".npy");
@@ -190,7 +125,7 @@ TEST(FcnFp16, LabelsAgreeWithPyTorchFp32) {
   // run_and_compare prints each measured agreement.
   for (const auto& [stem, inputs] : runs) {
     const std::string checkpoint = stem == "fcn8s" ? "fcn8s_pytorchfcn.pth" : stem + ".pth";
-    const Model model = Model::load(convert(checkpoint, stem + "_fp16run.vkseg").string());
+    const Model model = Model::load(convert_fcn(checkpoint, stem + "_fp16run.vkseg").string());
     for (const std::string& in : inputs) {
       const Agreement a = run_and_compare(model, "input_" + in + ".npy",
                                           stem + "_out_" + in + ".npy", Precision::Fp16);
@@ -204,7 +139,7 @@ TEST(FcnFp16, HalvesActivationAndWeightMemory) {
     GTEST_SKIP() << "fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), which "
                  << context().info().name << " does not offer";
   }
-  const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_mem.vkseg").string());
+  const Model model = Model::load(convert_fcn("fcn8s_pytorchfcn.pth", "fcn8s_mem.vkseg").string());
   Network fp32(context(), model), fp16(context(), model, Precision::Fp16);
   EXPECT_EQ(fp16.precision(), Precision::Fp16);
   Session s32(fp32, 1, 64, 96), s16(fp16, 1, 64, 96);
@@ -225,7 +160,7 @@ TEST(FcnFp16, HalvesActivationAndWeightMemory) {
 }
 
 TEST(FcnConvert, DiagonalUpsamplingBecomesPerClass) {
-  io::Checkpoint checkpoint = io::read_checkpoint((fixtures() / "fcn8s_pytorchfcn.pth").string());
+  io::Checkpoint checkpoint = io::read_checkpoint((fixture_dir() / "fcn8s_pytorchfcn.pth").string());
   auto groups_of = [](const detail::ModelData& m, const std::string& name) {
     for (const graph::Node& n : m.graph.nodes) {
       if (n.name == name) return n.attr_int("groups");
@@ -247,17 +182,17 @@ TEST(FcnConvert, RefusesWhatDoesNotFit) {
   graph::FcnOptions wrong_arch;
   wrong_arch.arch = "fcn16s";
   try {
-    convert("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_arch);
+    convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_arch);
     ADD_FAILURE() << "an FCN-8s converted as FCN-16s";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fcn8s"), std::string::npos) << e.what();
   }
   graph::FcnOptions wrong_classes;
   wrong_classes.num_classes = 11;
-  EXPECT_THROW(convert("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_classes), Error);
+  EXPECT_THROW(convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_classes), Error);
 
   // A head with the wrong input width: the error names that tensor.
-  io::Checkpoint checkpoint = io::read_checkpoint((fixtures() / "fcn8s_pytorchfcn.pth").string());
+  io::Checkpoint checkpoint = io::read_checkpoint((fixture_dir() / "fcn8s_pytorchfcn.pth").string());
   for (io::NamedTensor& t : checkpoint.tensors) {
     if (t.name == "score_pool3.weight") {
       t.shape[1] = 7;
@@ -276,7 +211,7 @@ TEST(FcnConvert, RefusesWhatDoesNotFit) {
 }
 
 TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
-  const Model model = Model::load(convert("fcn8s_pytorchfcn.pth", "fcn8s_plan.vkseg").string());
+  const Model model = Model::load(convert_fcn("fcn8s_pytorchfcn.pth", "fcn8s_plan.vkseg").string());
   Network network(context(), model);
   Session session(network, 1, 64, 96);
   // The two largest live together (conv1_1 -> conv1_2); everything else reuses their space.
@@ -302,8 +237,8 @@ TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
 }
 
 TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {
-  const Model model = Model::load(convert("fcn16s_pytorchfcn.pth", "fcn16s_dev.vkseg").string());
-  const io::NpyArray x = io::read_npy((fixtures() / "input_32x32.npy").string());
+  const Model model = Model::load(convert_fcn("fcn16s_pytorchfcn.pth", "fcn16s_dev.vkseg").string());
+  const io::NpyArray x = io::read_npy((fixture_dir() / "input_32x32.npy").string());
   Network network(context(), model);
   Session session(network, 1, 32, 32);
   std::vector<float> host(session.logits_range().size / 4);
@@ -332,10 +267,10 @@ TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {
 TEST(FcnSession, TwoThreadsShareOneNetwork) {
   // Sessions of one model on two threads at once give what they give one after the other; the
   // validation layer's thread-safety checks watch the shared device, queue and pipelines.
-  const Model model = Model::load(convert("fcn16s_pytorchfcn.pth", "fcn16s_mt.vkseg").string());
+  const Model model = Model::load(convert_fcn("fcn16s_pytorchfcn.pth", "fcn16s_mt.vkseg").string());
   Network network(context(), model);
-  const io::NpyArray small = io::read_npy((fixtures() / "input_32x32.npy").string());
-  const io::NpyArray large = io::read_npy((fixtures() / "input_64x96.npy").string());
+  const io::NpyArray small = io::read_npy((fixture_dir() / "input_32x32.npy").string());
+  const io::NpyArray large = io::read_npy((fixture_dir() / "input_64x96.npy").string());
   auto run_session = [&](const io::NpyArray& x, int repeats) {
     Session session(network, 1, uint32_t(x.shape[2]), uint32_t(x.shape[3]));
     std::vector<std::vector<float>> results;

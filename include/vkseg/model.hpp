@@ -47,6 +47,8 @@ class Model {
   uint32_t min_input() const;
   uint64_t parameter_count() const;
   const std::string& weight_dtype() const;  // "fp32" or "fp16", as stored
+  // What the converter assumed where the checkpoint could be read two ways.
+  const std::vector<std::string>& notes() const;
 
   std::shared_ptr<const detail::ModelData> data() const { return data_; }
   explicit Model(std::shared_ptr<const detail::ModelData> data);
@@ -122,11 +124,12 @@ class Session {
 
   struct Layer {
     std::string name;
-    std::string op;   // conv2d, max_pool2d, conv_transpose2d, crop, crop_add, relu
+    std::string op;   // the op's registry name: conv2d, max_pool2d, crop_add, relu, ...
     Shape4 output;
     uint64_t flops;   // multiply-adds count 2; pooling counts one per compared element
-    // The layer that computes this one as part of itself (a transposed convolution doing the
-    // crop or skip addition after it); its time is counted there. Empty for most layers.
+    // The layer that computes this one as part of itself (a convolution with the batch norm or
+    // activation after it folded in, a transposed convolution doing the crop or skip addition
+    // after it); its time is counted there. Empty for most layers.
     std::string fused_into;
   };
   // Every layer in execution order.

@@ -9,17 +9,23 @@
 namespace vkseg::graph {
 
 struct FcnOptions {
-  std::string arch = "auto";  // auto, fcn32s, fcn16s, fcn8s, vgg16
+  std::string arch = "auto";  // auto, fcn32s, fcn16s, fcn8s, fcn8s-atonce, vgg16
   std::optional<uint32_t> num_classes;
-  bool fc_relu = true;        // ReLU after fc6 and fc7, as in the FCN paper
-  bool caffe_padding = true;  // conv1_1 pad 100 and Caffe's crop offsets; false: aligned FCN
-                              // (pad 1, fc6 padded, upsampling padded by stride/2, no offsets)
+  // Each of these, when not given, is read from a whole pickled module where the file is one,
+  // else assumed, and the assumption is recorded in the model's notes:
+  std::optional<bool> fc_relu;        // ReLU after fc6 and fc7 (the FCN paper has them)
+  std::optional<bool> caffe_padding;  // true: conv1_1 padded by 100, Caffe's crop offsets
+                                      // (pytorch-fcn); false: the aligned layout (padding 1,
+                                      // fc6 and upsampling padded, no crops; the lecture's FCN)
 };
 
-// Recognises a VGG16 FCN (or a torchvision VGG16 classifier, made fully convolutional) from the
-// shapes and order of a checkpoint's tensors, whatever they are named, and builds the model.
-// Safetensors files are read in natural name order (their writers sort keys). Throws Error
-// naming the first tensor that does not fit.
+// Recognises a VGG16 FCN (pytorch-fcn's FCN32s/16s/8s/8sAtOnce, the lecture's FCN with a 1x1
+// fc6 and biased upsampling, or any naming of them) or a torchvision VGG16 classifier (made
+// fully convolutional) from the shapes and order of a checkpoint's tensors, and builds the model.
+// Safetensors files are read in natural name order (their writers sort keys). What the tensors
+// cannot tell (layout, ReLUs after fc6 and fc7, FCN8s or FCN8sAtOnce) comes from the options,
+// the pickled module or the training checkpoint's arch, or is assumed and said in model.notes.
+// Throws Error naming the first tensor that does not fit.
 detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options);
 
 }  // namespace vkseg::graph

@@ -186,6 +186,7 @@ void save_model(const ModelData& model, const std::string& path) {
       {"graph", graph::to_json(graph).dump()},
       {"preprocess", preprocess_json(model.preprocess).dump()},
       {"classes", classes.dump()},
+      {"notes", nlohmann::json(model.notes).dump()},
   };
   io::write_safetensors(path, tensors, metadata);
 }
@@ -254,6 +255,14 @@ Model Model::load(const std::string& path) {
           detail::parse_preprocess(nlohmann::json::parse(detail::metadata_value(meta, "preprocess")));
       model->classes =
           detail::parse_classes(nlohmann::json::parse(detail::metadata_value(meta, "classes")));
+      if (meta.count("notes")) {  // absent from files older than the notes
+        const nlohmann::json notes = nlohmann::json::parse(meta.at("notes"));
+        if (!notes.is_array()) throw Error("metadata 'notes' must be a list of strings");
+        for (const auto& note : notes) {
+          if (!note.is_string()) throw Error("metadata 'notes' must be a list of strings");
+          model->notes.push_back(note.get<std::string>());
+        }
+      }
     } catch (const nlohmann::json::exception& e) {
       throw Error(fmt::format("malformed model metadata: {}", e.what()));
     }
@@ -270,6 +279,7 @@ uint32_t Model::input_channels() const { return data_->input_channels; }
 uint32_t Model::input_multiple() const { return data_->input_multiple; }
 uint32_t Model::min_input() const { return data_->min_input; }
 const std::string& Model::weight_dtype() const { return data_->weight_dtype; }
+const std::vector<std::string>& Model::notes() const { return data_->notes; }
 
 uint64_t Model::parameter_count() const {
   uint64_t total = 0;

@@ -24,6 +24,9 @@ struct ModelData {
   // padded up to that). Caffe-padded FCNs take any size; aligned ones need multiples of 32.
   uint32_t input_multiple = 1;
   uint32_t min_input = 1;
+  // What the converter assumed where the checkpoint could be read two ways, and how to choose
+  // otherwise; shown by `vkseg convert` and `vkseg info`.
+  std::vector<std::string> notes;
 };
 
 // Model file format version written into the metadata. Version 1 (the FCN-only graph) is read

@@ -11,6 +11,7 @@
 #include "io/file_io.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
+#include "io/torch_objects.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -118,34 +119,19 @@ void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
   }
 }
 
-// The state dict inside a checkpoint object: the object itself or one of the usual wrappers.
-const PickleDict& find_state_dict(const PickleValue& object) {
-  const auto* dict = std::get_if<PickleDict>(&object.data);
-  if (!dict) throw Error(fmt::format("checkpoint holds a {}, not a state dict", kind_name(object)));
-  for (std::string_view wrapper : {"state_dict", "model_state_dict", "model"}) {
-    const PickleValue* inner = dict->find(wrapper);
-    if (inner && std::holds_alternative<PickleDict>(inner->data))
-      return std::get<PickleDict>(inner->data);
-  }
-  return *dict;
-}
-
-std::vector<NamedTensor> read_torch_tensors(const TorchFile& file) {
+Checkpoint read_torch_checkpoint(const char* format, const TorchFile& file) {
+  const ModelObject model = find_model(*file.object);
   TensorList list;
-  for (const auto& [key, value] : find_state_dict(*file.object).entries) {
-    const auto* name = std::get_if<PickleString>(&key->data);
-    if (!name) throw Error(fmt::format("state dict has a {} key", kind_name(*key)));
-    const auto* tensor = std::get_if<TorchTensor>(&value->data);
-    if (!tensor) {
-      throw Error(fmt::format("state dict entry '{}' is a {}, not a tensor", name->text,
-                              kind_name(*value)));
-    }
+  for (const auto& [name, tensor] : model.tensors) {
     const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
-    const uint64_t count = element_count(tensor->sizes, name->text);
-    std::vector<float>& values = list.add(name->text, tensor->sizes, tensor->storage.dtype, count);
-    convert_view(*tensor, storage, name->text, values);
+    const uint64_t count = element_count(tensor->sizes, name);
+    std::vector<float>& values = list.add(name, tensor->sizes, tensor->storage.dtype, count);
+    convert_view(*tensor, storage, name, values);
   }
-  return list.take();
+  Checkpoint checkpoint{format, list.take(), {}, model.modules, model.arch, model.container,
+                        model.ignored};
+  for (PickledModule& m : checkpoint.modules) strip_data_parallel_prefix(m.path);
+  return checkpoint;
 }
 
 DType safetensors_dtype(const std::string& dtype, const std::string& name) {
@@ -180,7 +166,8 @@ Checkpoint read_safetensors_checkpoint(std::span<const uint8_t> file) {
       source += dtype_size(dtype);
     }
   }
-  return {"safetensors", list.take(), std::move(layout.metadata)};
+  Checkpoint checkpoint{"safetensors", list.take(), std::move(layout.metadata)};
+  return checkpoint;
 }
 
 }  // namespace
@@ -189,9 +176,9 @@ Checkpoint read_checkpoint(const std::string& path) {
   return with_path_in_errors(path, [&]() -> Checkpoint {
     // 262 bytes reach the tar "ustar" tag at offset 257.
     switch (detect_format(read_file_prefix(path, 262))) {
-      case Format::TorchZip: return {"torch-zip", read_torch_tensors(open_torch_zip(path)), {}};
+      case Format::TorchZip: return read_torch_checkpoint("torch-zip", open_torch_zip(path));
       case Format::TorchLegacy:
-        return {"torch-legacy", read_torch_tensors(open_torch_legacy(read_file(path))), {}};
+        return read_torch_checkpoint("torch-legacy", open_torch_legacy(read_file(path)));
       case Format::Safetensors: return read_safetensors_checkpoint(read_file(path));
     }
     throw Error("unknown checkpoint format");

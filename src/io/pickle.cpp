@@ -50,11 +50,35 @@ bool is_global(const PickleGlobal& global, std::string_view module, std::string_
   return global.module == module && global.name == name;
 }
 
-bool is_allowed_global(const PickleGlobal& global) {
-  return is_global(global, "torch._utils", "_rebuild_tensor_v2") ||
-         is_global(global, "torch._utils", "_rebuild_tensor") ||
-         is_global(global, "torch._utils", "_rebuild_parameter") ||
-         is_global(global, "collections", "OrderedDict") || storage_dtype(global) != nullptr;
+// Names no checkpoint holds and attacks do: whole modules that run commands, load code or
+// files, and the builtins that evaluate or reach arbitrary attributes. Everything else only ever
+// becomes an inert value here, so the list refuses signs of an attack, not a risk.
+bool is_forbidden_global(const PickleGlobal& global) {
+  constexpr std::string_view k_modules[] = {
+      "os",      "posix",  "nt",      "subprocess", "sys",     "shutil",    "socket",
+      "importlib", "runpy", "pty",    "ctypes",     "code",    "codeop",    "pickle",
+      "marshal", "webbrowser", "multiprocessing", "asyncio", "signal", "torch.hub", "torch.jit",
+      "torch.serialization", "torch._C", "torch.ops"};
+  constexpr std::string_view k_builtins[] = {
+      "eval",  "exec",   "compile", "open",    "getattr", "setattr", "delattr", "__import__",
+      "input", "breakpoint", "globals", "locals", "vars", "execfile", "file", "apply"};
+  const std::string_view module = global.module;
+  for (std::string_view m : k_modules) {
+    if (module == m || (module.size() > m.size() && module.substr(0, m.size()) == m &&
+                        module[m.size()] == '.')) {
+      return true;
+    }
+  }
+  if (module == "builtins" || module == "__builtin__") {
+    for (std::string_view b : k_builtins) {
+      if (global.name == b) return true;
+    }
+  }
+  return is_global(global, "torch", "load");
+}
+
+bool is_tensor_function(const PickleGlobal& global) {
+  return global.module == "torch._utils" || storage_dtype(global) != nullptr;
 }
 
 // A value under construction: containers stay mutable until they are placed inside another
@@ -229,8 +253,10 @@ class Unpickler {
   // --- globals and calls ---
   void push_global(std::string module, std::string name) {
     PickleGlobal global{std::move(module), std::move(name)};
-    if (!is_allowed_global(global)) {
-      fail(fmt::format("forbidden pickle global '{}.{}'", global.module, global.name));
+    if (is_forbidden_global(global)) {
+      fail(fmt::format("forbidden pickle global '{}.{}' (a checkpoint never names it; vkseg runs "
+                       "nothing from a file, but refuses this one)",
+                       global.module, global.name));
     }
     push(make(std::move(global)));
   }
@@ -280,27 +306,57 @@ class Unpickler {
       push(rebuild_tensor(args));  // requires_grad, hooks and metadata do not matter here
     } else if (is_global(global, "torch._utils", "_rebuild_tensor") && args.size() == 4) {
       push(rebuild_tensor(args));
-    } else if (is_global(global, "torch._utils", "_rebuild_parameter") && args.size() == 3) {
+    } else if ((is_global(global, "torch._utils", "_rebuild_parameter") && args.size() == 3) ||
+               (is_global(global, "torch._utils", "_rebuild_parameter_with_state") &&
+                args.size() == 4)) {
       if (!std::holds_alternative<TorchTensor>(args[0]->data))
         fail("parameter data is not a tensor");
       push(make(std::get<TorchTensor>(args[0]->data)));
     } else if (is_global(global, "collections", "OrderedDict") && args.empty()) {
       push(make(PickleDict{}));
-    } else {
+    } else if (!std::holds_alternative<PickleGlobal>(callable->data) ||
+               is_tensor_function(global)) {
+      // A tensor function called in a way no torch.save writes is a malformed file.
       fail(
           fmt::format("unsupported call of {} with {} arguments", describe(callable), args.size()));
+    } else {
+      push(inert_object(global, args_node));
     }
   }
-  // cls.__new__(cls, ...): only OrderedDict is constructible this way.
-  void new_object(const NodeRef& cls) {
-    if (!is_global(as_global(cls), "collections", "OrderedDict")) {
-      fail(fmt::format("unsupported NEWOBJ of {}", describe(cls)));
+  // The record of what calling `global` with `args` would have built.
+  NodeRef inert_object(const PickleGlobal& global, const NodeRef& args) {
+    NodeRef node = make(PickleObject{global, {}, nullptr});
+    auto& object = std::get<PickleObject>(node->data);
+    for (const PickleRef& arg : std::get<PickleTuple>(args->data).items) {
+      object.args.push_back(arg);
     }
-    push(make(PickleDict{}));
+    node->depth = std::max(node->depth, args->depth + 1);
+    if (node->depth > kMaxNesting) fail(fmt::format("pickle nested deeper than {}", kMaxNesting));
+    args->nested = true;
+    return node;
+  }
+  // cls.__new__(cls, *args): an OrderedDict, or an inert object of any other class.
+  void new_object(const NodeRef& cls, const NodeRef& args) {
+    const PickleGlobal& global = as_global(cls);
+    if (is_global(global, "collections", "OrderedDict")) {
+      push(make(PickleDict{}));
+    } else if (!std::holds_alternative<PickleGlobal>(cls->data) || is_tensor_function(global) ||
+               !std::holds_alternative<PickleTuple>(args->data)) {
+      fail(fmt::format("unsupported NEWOBJ of {}", describe(cls)));
+    } else {
+      push(inert_object(global, args));
+    }
   }
   void build() {
-    pop();  // the state: OrderedDict._metadata or parameter state, neither needed
+    const NodeRef state = pop();
     const NodeRef& target = top();
+    if (auto* object = std::get_if<PickleObject>(&target->data)) {
+      // Set once, before the object is placed anywhere (as pickle writes objects).
+      if (target->nested || object->state) fail("BUILD on an object that is already in use");
+      object->state = adopt(*target, state);
+      return;
+    }
+    // OrderedDict._metadata and a parameter's state: neither is needed.
     if (!std::holds_alternative<PickleDict>(target->data) &&
         !std::holds_alternative<TorchTensor>(target->data)) {
       fail(fmt::format("BUILD on a {}", kind_name(*target)));
@@ -452,14 +508,14 @@ void Unpickler::execute(uint8_t op) {
     case 'R': reduce(); return;
     case 'b': build(); return;
     case 0x81: {  // NEWOBJ
-      pop();      // args
-      new_object(pop());
+      const NodeRef args = pop();
+      new_object(pop(), args);
       return;
     }
     case 0x92: {  // NEWOBJ_EX
       pop();      // kwargs
-      pop();      // args
-      new_object(pop());
+      const NodeRef args = pop();
+      new_object(pop(), args);
       return;
     }
     case 'Q': persistent_load(); return;
@@ -496,6 +552,7 @@ std::string_view kind_name(const PickleValue& value) {
     std::string_view operator()(const PickleGlobal&) const { return "class or function"; }
     std::string_view operator()(const TorchStorage&) const { return "storage"; }
     std::string_view operator()(const TorchTensor&) const { return "tensor"; }
+    std::string_view operator()(const PickleObject&) const { return "object"; }
   };
   return std::visit(Namer{}, value.data);
 }

@@ -1,8 +1,11 @@
 #pragma once
-// A restricted unpickler for PyTorch checkpoints. It never imports or calls anything: globals are
-// checked against a short allow-list (tensor rebuild functions, storage types, OrderedDict) and
-// turned into symbolic values, and the rebuild calls produce tensor descriptors. Hostile input is
-// bounded (nesting depth, stack, memo and container sizes) and fails with a one-line Error.
+// A restricted unpickler for PyTorch checkpoints. It never imports or calls anything: globals
+// become symbolic values, the tensor rebuild calls produce tensor descriptors, OrderedDict a
+// dict, and every other class or function an inert PickleObject that records what it would have
+// been built from (whole pickled nn.Modules, numpy scalars, optimizer state, ...). Globals that
+// only an attack names (os.system, builtins.eval, torch.load, ...) are refused outright. Hostile
+// input is bounded (nesting depth, stack, memo and container sizes) and fails with a one-line
+// Error.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -57,9 +60,18 @@ struct TorchTensor {
   std::vector<int64_t> strides;
 };
 
+// An instance of a class (or the result of a function) the unpickler does not build: the
+// callable, the arguments it would have been called with (REDUCE) or the class's __new__ got
+// (NEWOBJ), and the state BUILD would have set (an nn.Module's __dict__, for instance).
+struct PickleObject {
+  PickleGlobal callable;
+  std::vector<PickleRef> args;
+  PickleRef state;  // nullptr until BUILD
+};
+
 struct PickleValue {
   std::variant<PickleNone, bool, int64_t, double, PickleString, PickleBytes, PickleTuple,
-               PickleList, PickleDict, PickleGlobal, TorchStorage, TorchTensor>
+               PickleList, PickleDict, PickleGlobal, TorchStorage, TorchTensor, PickleObject>
       data;
 };
 

@@ -1,6 +1,7 @@
 // `vkseg convert`: a PyTorch checkpoint (zip, legacy or safetensors) to a .vkseg model.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "args.hpp"
@@ -13,8 +14,8 @@ namespace vkseg::cli {
 int cmd_convert(const std::vector<std::string>& arguments) {
   const Args args("convert", arguments,
                   {"-o", "--output", "--arch", "--num-classes", "--dtype", "--mean", "--std",
-                   "--scale", "--classes"},
-                  {"--bgr", "--rgb", "--no-fc-relu", "--aligned", "--force"});
+                   "--scale", "--classes", "--layout"},
+                  {"--bgr", "--rgb", "--fc-relu", "--no-fc-relu", "--aligned", "--force"});
   if (args.positional().size() != 1) {
     throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options]");
   }
@@ -29,8 +30,19 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   graph::FcnOptions options;
   options.arch = args.value_or("--arch", "auto");
   options.num_classes = args.uint_value("--num-classes", 1, 65536);
-  options.fc_relu = !args.has("--no-fc-relu");
-  options.caffe_padding = !args.has("--aligned");
+  if (args.has("--fc-relu") && args.has("--no-fc-relu")) {
+    throw Error("convert: --fc-relu and --no-fc-relu conflict");
+  }
+  if (args.has("--fc-relu") || args.has("--no-fc-relu")) options.fc_relu = args.has("--fc-relu");
+  // --aligned is the older spelling of --layout aligned.
+  const std::string layout = args.value_or("--layout", args.has("--aligned") ? "aligned" : "auto");
+  if (layout != "auto" && layout != "caffe" && layout != "aligned") {
+    throw Error(fmt::format("convert: --layout takes auto, caffe or aligned, not '{}'", layout));
+  }
+  if (args.has("--aligned") && args.value("--layout") && layout != "aligned") {
+    throw Error("convert: --aligned and --layout caffe conflict");
+  }
+  if (layout != "auto") options.caffe_padding = layout == "caffe";
 
   io::Checkpoint checkpoint = io::read_checkpoint(input);
   const size_t tensor_count = checkpoint.tensors.size();
@@ -86,6 +98,8 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   fmt::print("{}: {} ({}, {} tensors, {} parameters, {} classes) -> {} ({})\n", input, model.arch,
              format, tensor_count, parameters, model.classes.size(), *output,
              model.weight_dtype);
+  std::fflush(stdout);  // the summary first, then what it assumed
+  for (const std::string& note : model.notes) fmt::print(stderr, "vkseg: note: {}\n", note);
   return 0;
 }
 

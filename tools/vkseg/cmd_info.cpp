@@ -52,6 +52,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
     fmt::print(" {}", model.classes()[i].name);
   }
   fmt::print("{}\n", model.classes().size() > 32 ? " ..." : "");
+  for (const std::string& note : model.notes()) fmt::print("note         {}\n", note);
   fmt::print("\nat {}x{}, batch {}:\n", height, width, batch);
   fmt::print("  {:<16} {:<17} {:>22} {:>12}\n", "layer", "op", "output", "GFLOP");
   uint64_t total = 0;
