@@ -102,7 +102,7 @@ TEST(Pickle, Protocol4FramesAndStackGlobal) {
   EXPECT_TRUE(std::holds_alternative<io::PickleDict>(value->data));
 }
 
-TEST(Pickle, RefusesGlobalsOutsideTheAllowList) {
+TEST(Pickle, RefusesGlobalsOnlyAnAttackNames) {
   EXPECT_PICKLE_ERROR(
       "\x80\x02"
       "cos\nsystem\n"
@@ -116,12 +116,12 @@ TEST(Pickle, RefusesGlobalsOutsideTheAllowList) {
       "forbidden pickle global 'builtins.eval'");
   EXPECT_PICKLE_ERROR(
       "\x80\x02"
-      "cnumpy.core.multiarray\nscalar\n.",
-      "'numpy.core.multiarray.scalar'");
+      "csubprocess\nPopen\n.",
+      "forbidden pickle global 'subprocess.Popen'");
   EXPECT_PICKLE_ERROR(
       "\x80\x02"
-      "ctorch\ndevice\n.",
-      "'torch.device'");
+      "cos.path\njoin\n.",
+      "forbidden pickle global 'os.path.join'");
   EXPECT_PICKLE_ERROR(
       "\x80\x02"
       "ctorch\nload\n.",
@@ -135,6 +135,39 @@ TEST(Pickle, RefusesGlobalsOutsideTheAllowList) {
       "\x80\x02"
       "ctorch._utils\n_rebuild_tensor_v2\n)R.",
       "unsupported call");
+}
+
+// What is not a tensor is read as inert data: the class or function, its arguments, and the
+// state BUILD would set, so numpy scalars, devices and whole nn.Modules load without running.
+TEST(Pickle, OtherClassesBecomeInertObjects) {
+  // numpy.core.multiarray.scalar(dtype, bytes), as np.float64 pickles.
+  const PickleRef scalar = parse(
+      "\x80\x02"
+      "cnumpy.core.multiarray\nscalar\n"
+      "cnumpy\ndtype\nX\x02\x00\x00\x00" "f8\x89\x88\x87R"
+      "(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+      "C\x08\x00\x00\x00\x00\x00\x00\xf0?\x86R."s);
+  const auto* object = std::get_if<io::PickleObject>(&scalar->data);
+  ASSERT_TRUE(object);
+  EXPECT_EQ(object->callable.module, "numpy.core.multiarray");
+  EXPECT_EQ(object->callable.name, "scalar");
+  ASSERT_EQ(object->args.size(), 2u);
+  const auto* dtype = std::get_if<io::PickleObject>(&object->args[0]->data);
+  ASSERT_TRUE(dtype);
+  EXPECT_TRUE(dtype->state);  // the dtype's BUILD state tuple
+  // cls.__new__(cls) then BUILD {"p": 0.5}: a module-like object with its __dict__.
+  const PickleRef module = parse(
+      "\x80\x02"
+      "c__main__\nNet\n)\x81}X\x01\x00\x00\x00pG?\xe0\x00\x00\x00\x00\x00\x00sb."s);
+  const auto* net = std::get_if<io::PickleObject>(&module->data);
+  ASSERT_TRUE(net && net->state);
+  EXPECT_EQ(net->callable.name, "Net");
+  const auto* state = std::get_if<io::PickleDict>(&net->state->data);
+  ASSERT_TRUE(state && state->find("p"));
+  EXPECT_EQ(std::get<double>(state->find("p")->data), 0.5);
+  // An object whose state holds the object itself cannot be built.
+  EXPECT_PICKLE_ERROR("\x80\x02" "c__main__\nNet\n)\x81q\x00}X\x01\x00\x00\x00sh\x00sb.",
+                      "already in use");
 }
 
 TEST(Pickle, RefusesMalformedStreams) {
