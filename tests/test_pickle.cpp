@@ -166,7 +166,7 @@ TEST(Pickle, OtherClassesBecomeInertObjects) {
   ASSERT_TRUE(state && state->find("p"));
   EXPECT_EQ(std::get<double>(state->find("p")->data), 0.5);
   // An object whose state holds the object itself cannot be built.
-  EXPECT_PICKLE_ERROR("\x80\x02" "c__main__\nNet\n)\x81q\x00}X\x01\x00\x00\x00sh\x00sb.",
+  EXPECT_PICKLE_ERROR("\x80\x02" "c__main__\nNet\n)\x81q\x00}X\x01\x00\x00\x00sh\x00sb."s,
                       "already in use");
 }
 
