@@ -1,0 +1,46 @@
+#version 450
+// vkseg: variants fp32 fp16
+// y = act(a op b) with numpy broadcasting over NCHW: each input reads its element through
+// strides that are 0 along the dimensions it broadcasts. One invocation per output element.
+#include "common.glsl"
+
+// ops::ElementwiseKind: 0 add, 1 sub, 2 mul, 3 div, 4 prelu (a >= 0 ? a : b * a).
+layout(constant_id = 3) const int OP = 0;
+#define ACT_ID 4
+#include "activation.glsl"
+
+layout(push_constant) uniform Push {
+  uint count;      // output elements
+  uint c, h, w;    // output channels, height, width
+  uvec4 a_stride;  // element strides of a along n, c, h, w (0 where a broadcasts)
+  uvec4 b_stride;
+} p;
+
+layout(std430, binding = 0) readonly buffer InputA { sfloat a[]; };
+layout(std430, binding = 1) readonly buffer InputB { sfloat b[]; };
+layout(std430, binding = 2) writeonly buffer Output { sfloat y[]; };
+
+// Plain IEEE arithmetic: x / 0 is +-inf, 0 / 0 NaN, and NaN propagates through every one (a NaN
+// fails prelu's comparison and gives b * NaN).
+float combine(float u, float v) {
+  if (OP == 0) return u + v;
+  if (OP == 1) return u - v;
+  if (OP == 2) return u * v;
+  if (OP == 3) return u / v;
+  return u >= 0.0 ? u : v * u;
+}
+
+uint offset_of(uvec4 at, uvec4 stride) {
+  return at.x * stride.x + at.y * stride.y + at.z * stride.z + at.w * stride.w;
+}
+
+void main() {
+  const uint i = flat_index();
+  if (i >= p.count) return;
+  const uint x = i % p.w;
+  const uint row = i / p.w;
+  const uint plane = row / p.h;  // n * channels + c
+  const uvec4 at = uvec4(plane / p.c, plane % p.c, row % p.h, x);
+  y[i] = sfloat(activate(combine(float(a[offset_of(at, p.a_stride)]),
+                                 float(b[offset_of(at, p.b_stride)]))));
+}
