@@ -111,12 +111,17 @@ TEST(Fcn8sAtOnce, BareStateDictIsReadAsFcn8sAndSaysSo) {
   for (const std::string in : {"64x96", "96x64b2"}) {
     expect_parity(chosen, "input_" + in + ".npy", "fcn8s_atonce_out_" + in + ".npy");
   }
-  // The scaling is folded into the skip scores' weights when the model loads: no extra layers.
+  // The scaling is folded into the skip scores' weights when the model loads: no layer of its
+  // own runs.
   Network network(context(), chosen);
   Session session(network, 1, 32, 32);
+  std::map<std::string, std::string> scaling;
   for (const Session::Layer& l : session.layers()) {
-    EXPECT_TRUE(l.op != "mul" && l.op != "constant") << l.name;
+    EXPECT_NE(l.op, "constant") << l.name;
+    if (l.op == "mul") scaling[l.name] = l.fused_into;
   }
+  EXPECT_EQ(scaling, (std::map<std::string, std::string>{{"scale_pool4", "score_pool4"},
+                                                         {"scale_pool3", "score_pool3"}}));
 }
 
 TEST(FcnConvert, UnsupportedCheckpointsNameTheFamiliesAndTheTensor) {
