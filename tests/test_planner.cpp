@@ -1,5 +1,6 @@
 // The activation planner: tensors alive at the same step never share bytes, and a chain reuses
 // memory down to the two largest neighbours.
+#include <chrono>
 #include <random>
 
 #include "graph/planner.hpp"
@@ -52,6 +53,20 @@ TEST(Planner, ChainNeedsOnlyTwoNeighbours) {
   const graph::MemoryPlan plan = graph::plan_memory(chain, 256);
   expect_no_live_overlap(chain, plan, 256);
   EXPECT_LE(plan.arena_bytes, uint64_t(1.25 * double(largest_pair)));
+}
+
+// Super-linear work on large graphs (issue 11, class 2): a graph of the largest size the loader
+// takes plans in well under a second, where comparing every pair took minutes.
+TEST(HostileInput, LargeGraphsPlanInNearLinearTime) {
+  std::vector<Lifetime> chain;
+  for (int i = 0; i < 200000; ++i) chain.push_back({"", uint64_t(256) * (1 + i % 7), i, i + 1});
+  chain.push_back({"long", 1 << 20, 0, 200000});  // alive throughout, as a skip connection
+  const auto start = std::chrono::steady_clock::now();
+  const graph::MemoryPlan plan = graph::plan_memory(chain, 256);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 5.0);
+  EXPECT_LE(plan.arena_bytes, uint64_t(1 << 20) + 2 * 7 * 256);
 }
 
 }  // namespace
