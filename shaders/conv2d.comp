@@ -53,11 +53,14 @@ void main() {
       const uint in_base = ((n * p.c + g * cin + ic) * p.h) * p.w;
       for (int ky = 0; ky < KH; ++ky) {
         const int iy = oy * SH - PH + ky * DH;
-        if (iy < 0 || iy >= int(p.h)) continue;
+        const bool row_inside = iy >= 0 && iy < int(p.h);
         for (int kx = 0; kx < KW; ++kx) {
           const int ix = ox * SW - PW + kx * DW;
-          if (ix < 0 || ix >= int(p.w)) continue;
-          const float v = float(x[in_base + uint(iy) * p.w + uint(ix)]);
+          // Padding is zeros multiplied by the weights, not skipped: a NaN or infinite weight
+          // then makes every output it covers NaN, as PyTorch's convolution does.
+          const float v = row_inside && ix >= 0 && ix < int(p.w)
+                              ? float(x[in_base + uint(iy) * p.w + uint(ix)])
+                              : 0.0;
           for (uint j = 0; j < OC_BLOCK; ++j) {
             const uint o = min(oc0 + j, p.oc_end - 1);
             if (o / cout != g) continue;

@@ -185,6 +185,24 @@ edit_graph "$work/fcn16s.vkseg" "$work/pool_pad.vkseg" \
   'next(n for n in g["nodes"] if n["op"] == "max_pool2d")["attrs"]["pads"] = [5, 5, 5, 5]'
 expect_error "^vkseg: error: $work/pool_pad.vkseg: graph node .*: 'pads' 5x5x5x5 exceed half the 2x2" \
   "$vkseg" info "$work/pool_pad.vkseg"
+# NaN in means NaN out (issue 11, class 9): a checkpoint with a NaN weight converts with a
+# warning (or is refused with --refuse-non-finite), and segment refuses to write a mask from the
+# NaN scores it gives.
+/usr/bin/python3 - "$fixtures/fcn/fcn16s_pytorchfcn.pth" "$work/nan.pth" <<'PY'
+import sys, torch
+sd = torch.load(sys.argv[1])
+sd["score_fr.bias"][3] = float("nan")
+torch.save(sd, sys.argv[2])
+PY
+"$vkseg" convert "$work/nan.pth" -o "$work/nan.vkseg" 2>"$work/nan.txt"
+grep -q "^vkseg: warning: weights hold NaN or infinite values, which reach the outputs: 'score_fr.bias' (1 of 21 values)" \
+  "$work/nan.txt" || fail "convert gave no NaN warning: $(cat "$work/nan.txt")"
+expect_error "'score_fr.bias' (1 of 21 values)" "$vkseg" convert "$work/nan.pth" \
+  -o "$work/refused.vkseg" --refuse-non-finite
+[ ! -e "$work/refused.vkseg" ] || fail "a refused conversion wrote its output"
+expect_error "^vkseg: error: segment: $images/rgb_37x53.png: the network scored [0-9]* pixels NaN or infinite; no mask written" \
+  "$vkseg" segment "$work/nan.vkseg" "$images/rgb_37x53.png" -o "$work/nan_masks"
+[ ! -e "$work/nan_masks/rgb_37x53_mask.png" ] || fail "segment wrote a mask from NaN scores"
 # Device faults: a clear line and status 1, never a crash or a hang.
 expect_error "mesa-vulkan-drivers" env VK_DRIVER_FILES=/nonexistent.json \
   VK_ICD_FILENAMES=/nonexistent.json "$vkseg" devices

@@ -4,6 +4,8 @@
 // (see k_fp16_rel_tol in harness.hpp: one rounding of the output, fp32 accumulation).
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "harness.hpp"
 #include "ops/conv2d.hpp"
 
@@ -227,6 +229,55 @@ TEST_P(Conv2dAtPrecision, WeightsSplitAcrossStorageBindings) {
                sparse_input(cin));
   check_conv2d(precision(), {.in_channels = 2 * cin, .out_channels = fit + 2, .groups = 2},
                {1, 2 * cin, 1, 1}, sparse_input(2 * cin));
+}
+
+// NaN in, NaN out, as PyTorch (issue 11, class 9): a NaN weight of output channel 0 makes every
+// output of that channel NaN, its padded borders too (PyTorch multiplies padding zeros by the
+// weights), and leaves the other channels finite, whatever the variant; a NaN input pixel
+// reaches at least the outputs whose windows cover it (Winograd's transform widens that to its
+// 4x4 output tile, never to other channels' finiteness). Every variant, with every activation.
+TEST_P(Conv2dAtPrecision, NanWeightsAndInputsPropagateAsInPyTorch) {
+  for (const ops::Activation activation : {ops::Activation{}, k_relu, ops::Activation{ops::ActivationKind::Clip, 0, 6}}) {
+    ops::Conv2dParams p{.in_channels = 16, .out_channels = 16, .kernel_h = 3, .kernel_w = 3,
+                        .pad_h = 1, .pad_w = 1, .activation = activation};
+    p.precision = precision();
+    const ops::Shape in{1, 16, 9, 10};
+    for (ops::Conv2dVariant variant : k_variants) {
+      p.variant = variant;
+      if (!ops::Conv2d::supports(context(), p, variant)) continue;
+      SCOPED_TRACE(fmt::format("{} {}", ops::variant_name(variant),
+                               ops::activation_name(activation.kind)));
+      ops::Conv2d conv(context(), p);
+      const ops::Shape out = conv.output_shape(in);
+      std::vector<float> w = random_floats(conv.weight_shape().count());
+      w[5] = std::nanf("");  // output channel 0, input channel 0, tap (1, 2)
+      std::vector<float> x = random_floats(in.count());
+      x[size_t(3) * in.h * in.w + 4 * in.w + 5] = std::nanf("");  // input channel 3, pixel (4, 5)
+      auto dx = device_tensor(in, rounded(x, precision()), type());
+      auto dw = device_tensor(conv.prepared_weight_shape(), conv.prepare_weights(rounded(w, precision())),
+                              conv.prepared_weight_type());
+      auto db = device_tensor({1, 16, 1, 1}, random_floats(16));
+      auto dy = device_tensor(out, type());
+      const uint64_t workspace_bytes = conv.workspace_bytes(in);
+      auto workspace = device_tensor({1, 1, 1, uint32_t(std::max<uint64_t>(4, workspace_bytes) / 4)});
+      run([&](vk::Recorder& r) {
+        conv.record(r, *dx, *dw, &*db, *dy, workspace_bytes ? &*workspace : nullptr);
+      });
+      const std::vector<float> y = read_floats(dy);
+      const size_t plane = size_t(out.h) * out.w;
+      size_t nan_in_channel0 = 0;
+      for (size_t i = 0; i < plane; ++i) nan_in_channel0 += std::isnan(y[i]);
+      EXPECT_EQ(nan_in_channel0, plane);
+      for (uint32_t c = 1; c < out.c; ++c) {
+        for (int dy_ = -1; dy_ <= 1; ++dy_) {
+          for (int dx_ = -1; dx_ <= 1; ++dx_) {  // every output whose window covers (4, 5)
+            EXPECT_TRUE(std::isnan(y[c * plane + size_t(4 + dy_) * out.w + size_t(5 + dx_)]));
+          }
+        }
+        EXPECT_FALSE(std::isnan(y[c * plane]));  // (0, 0) is far from the NaN pixel
+      }
+    }
+  }
 }
 
 TEST(Conv2d, RejectsImpossibleShapes) {

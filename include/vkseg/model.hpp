@@ -121,6 +121,9 @@ class Session {
   void run_on_device();
   // Downloads the labels of the last run (N x H x W).
   void read_labels(uint32_t* labels);
+  // Pixels of the last run whose logits hold a NaN or an infinity (their labels follow
+  // torch.argmax, but mean nothing): callers should refuse to use labels made from them.
+  uint64_t non_finite_pixels() const;
 
   struct Layer {
     std::string name;

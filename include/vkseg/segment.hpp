@@ -12,6 +12,8 @@ namespace vkseg {
 struct LabelMap {
   uint32_t width = 0, height = 0;
   std::vector<uint32_t> labels;  // height x width class indices
+  // Pixels (of the padded image the network ran on) whose scores held a NaN or an infinity.
+  uint64_t non_finite_pixels = 0;
 };
 
 // Turns 8-bit RGB images of any size into label maps: applies the model's preprocessing, pads to

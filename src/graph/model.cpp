@@ -2,6 +2,7 @@
 // classes as JSON strings in its metadata, so any safetensors reader can open it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <cstring>
@@ -148,6 +149,16 @@ void check_model(const ModelData& model, graph::Graph& graph) {
 }  // namespace
 
 void validate_model(ModelData& model) { check_model(model, model.graph); }
+
+std::vector<std::string> non_finite_weights(const ModelData& model) {
+  std::vector<std::string> found;
+  for (const auto& [name, w] : model.weights) {
+    const size_t bad = size_t(std::count_if(w.values.begin(), w.values.end(),
+                                            [](float v) { return !std::isfinite(v); }));
+    if (bad) found.push_back(fmt::format("'{}' ({} of {} values)", name, bad, w.values.size()));
+  }
+  return found;
+}
 
 void save_model(const ModelData& model, const std::string& path) {
   graph::Graph graph = model.graph;  // stored with every default attribute filled in

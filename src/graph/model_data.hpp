@@ -39,6 +39,9 @@ void save_model(const ModelData& model, const std::string& path);
 // used, one class per output channel); fills in the graph's default attributes. Throws Error.
 void validate_model(ModelData& model);
 
+// "name (k of n values)" for each weight holding NaN or infinite values, in name order.
+std::vector<std::string> non_finite_weights(const ModelData& model);
+
 // The PASCAL VOC palette (FCN's vis.make_palette): label bits spread over R, G, B from the MSB.
 std::array<uint8_t, 3> voc_color(uint32_t label);
 // PASCAL VOC names and palette for 21 classes; "class_N" with the same palette otherwise.

@@ -25,8 +25,9 @@ struct SessionState {
   uint64_t naive_bytes = 0;
   vk::Buffer arena;
   vk::Buffer workspace;  // scratch of the layers that need one, used by one layer at a time
-  vk::Buffer labels;
+  vk::Buffer labels;  // the label map, then one word counting pixels with non-finite scores
   ops::Tensor input, logits, label_map;  // input and logits are fp32 at every precision
+  ops::Tensor non_finite;
   std::unique_ptr<vk::Recorder> recorder;
 };
 
@@ -182,9 +183,11 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   s.input = tensors[fp16 ? input_fp32_index : 0];
   s.logits = tensors[fp16 ? logits_fp32_index : logits_index];
   const ops::Shape label_shape = net.argmax.output_shape(s.output_shape);
-  s.labels = vk::Buffer(ctx, label_shape.bytes(ops::DType::U32));
-  s.label_map = {label_shape, s.labels.view(0, label_shape.bytes(ops::DType::U32)),
-                 ops::DType::U32};
+  const uint64_t label_bytes = label_shape.bytes(ops::DType::U32);
+  const uint64_t count_offset = ops::align_to_binding(ctx.info(), label_bytes);
+  s.labels = vk::Buffer(ctx, count_offset + 4);
+  s.label_map = {label_shape, s.labels.view(0, label_bytes), ops::DType::U32};
+  s.non_finite = {{1, 1, 1, 1}, s.labels.view(count_offset, 4), ops::DType::U32};
 
   auto record = [&](vk::Recorder& r) {
     r.begin();
@@ -206,7 +209,8 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
     }
     // Argmax of the fp16 logits equals argmax of their exact fp32 widening.
     r.set_scope("argmax");
-    net.argmax.record(r, tensors[logits_index], s.label_map);
+    r.fill(s.non_finite.view, 0);
+    net.argmax.record(r, tensors[logits_index], s.label_map, &s.non_finite);
     r.end();
   };
   // Layers may take many dispatches (weight chunks, multi-pass algorithms, workspace chunks):
@@ -268,6 +272,12 @@ void Session::run_on_device() { state_->recorder->submit(); }
 void Session::read_labels(uint32_t* labels) {
   detail::SessionState& s = *state_;
   vk::download(s.network.context, s.labels, 0, labels, s.label_map.bytes());
+}
+
+uint64_t Session::non_finite_pixels() const {
+  uint32_t count = 0;
+  vk::download(state_->network.context, state_->labels, state_->non_finite.view.offset, &count, 4);
+  return count;
 }
 
 void Session::write_input(const float* input) {

@@ -64,8 +64,10 @@ Session& Segmenter::run(const uint8_t* rgb, uint32_t width, uint32_t height) {
 LabelMap Segmenter::segment(const uint8_t* rgb, uint32_t width, uint32_t height) {
   const auto [pw, ph] = network_size(width, height);
   std::vector<uint32_t> padded(size_t(pw) * ph);
-  run(rgb, width, height).read_labels(padded.data());
-  LabelMap map{width, height, std::vector<uint32_t>(size_t(width) * height)};
+  Session& session = run(rgb, width, height);
+  session.read_labels(padded.data());
+  LabelMap map{width, height, std::vector<uint32_t>(size_t(width) * height),
+               session.non_finite_pixels()};
   for (uint32_t y = 0; y < height; ++y) {
     std::copy_n(padded.begin() + ptrdiff_t(size_t(y) * pw), width,
                 map.labels.begin() + ptrdiff_t(size_t(y) * width));

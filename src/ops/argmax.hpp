@@ -11,12 +11,16 @@ class Argmax {
  public:
   explicit Argmax(Context& context, Precision precision = Precision::Fp32);
   Shape output_shape(const Shape& input) const { return {input.n, 1, input.h, input.w}; }
-  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
+  // With `non_finite` (one U32, zeroed by the caller), each pixel with a NaN or infinite score
+  // adds one to it.
+  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output,
+              const Tensor* non_finite = nullptr) const;
 
  private:
   Context& context_;
   DType input_type_;
   const vk::Pipeline* pipeline_;
+  const vk::Pipeline* counting_pipeline_;
 };
 
 }  // namespace vkseg::ops

@@ -277,6 +277,13 @@ void Recorder::copy(BufferView src, BufferView dst) {
   vkCmdCopyBuffer(cmd_, src.buffer, dst.buffer, 1, &region);
 }
 
+void Recorder::fill(BufferView dst, uint32_t value) {
+  if (!recording_) throw Error("internal error: fill outside begin()/end()");
+  if (dst.offset % 4 || dst.size % 4) throw Error("internal error: fill of an unaligned range");
+  track({{{dst.buffer, dst.offset, dst.offset + dst.size}, true}});
+  vkCmdFillBuffer(cmd_, dst.buffer, dst.offset, dst.size, value);
+}
+
 void Recorder::end() {
   if (!recording_) throw Error("internal error: end() without begin()");
   // Results become visible to the host (mapped reads) and to later submissions.

@@ -48,6 +48,8 @@ class Recorder {
                 const void* push, uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y = 1,
                 uint32_t groups_z = 1, std::string label = {});
   void copy(BufferView src, BufferView dst);
+  // Sets every 32-bit word of `dst` (offset and size multiples of 4) to `value`.
+  void fill(BufferView dst, uint32_t value);
   // Names the dispatches recorded from now on in timings() (a graph runner passes layer names).
   void set_scope(std::string scope) { scope_ = std::move(scope); }
   void end();

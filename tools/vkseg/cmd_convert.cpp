@@ -1,5 +1,6 @@
 // `vkseg convert`: a PyTorch checkpoint (zip, legacy or safetensors) to a .vkseg model.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -15,7 +16,8 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   const Args args("convert", arguments,
                   {"-o", "--output", "--arch", "--num-classes", "--dtype", "--mean", "--std",
                    "--scale", "--classes", "--layout"},
-                  {"--bgr", "--rgb", "--fc-relu", "--no-fc-relu", "--aligned", "--force"});
+                  {"--bgr", "--rgb", "--fc-relu", "--no-fc-relu", "--aligned", "--force",
+                   "--refuse-non-finite"});
   if (args.positional().size() != 1) {
     throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options]");
   }
@@ -92,6 +94,12 @@ int cmd_convert(const std::vector<std::string>& arguments) {
     for (size_t i = 0; i < list.size(); ++i) model.classes[i].name = list[i];
   }
 
+  // NaN in means NaN out: such a network gives NaN wherever those weights reach.
+  const std::vector<std::string> non_finite = detail::non_finite_weights(model);
+  if (!non_finite.empty() && args.has("--refuse-non-finite")) {
+    throw Error(fmt::format("convert: {}: weights hold NaN or infinite values: {}", input,
+                            fmt::join(non_finite, ", ")));
+  }
   detail::save_model(model, *output);
   uint64_t parameters = 0;
   for (const auto& [name, w] : model.weights) parameters += w.values.size();
@@ -100,6 +108,11 @@ int cmd_convert(const std::vector<std::string>& arguments) {
              model.weight_dtype);
   std::fflush(stdout);  // the summary first, then what it assumed
   for (const std::string& note : model.notes) fmt::print(stderr, "vkseg: note: {}\n", note);
+  if (!non_finite.empty()) {
+    fmt::print(stderr, "vkseg: warning: weights hold NaN or infinite values, which reach the "
+                       "outputs: {} (--refuse-non-finite refuses such checkpoints)\n",
+               fmt::join(non_finite, ", "));
+  }
   return 0;
 }
 

@@ -99,6 +99,11 @@ int cmd_eval(const std::vector<std::string>& arguments) {
     }
     if (pending_pixels + truth_values.size() > (uint64_t(1) << 31)) flush();
     Session& session = segmenter.run(image.rgb.data(), image.width, image.height);
+    if (const uint64_t bad = session.non_finite_pixels()) {
+      throw Error(fmt::format("eval: {}: the network scored {} pixels NaN or infinite; no metrics "
+                              "from them",
+                              image_path.string(), bad));
+    }
     const auto [pw, ph] = segmenter.network_size(image.width, image.height);
     const ops::Shape truth_shape{1, 1, image.height, image.width};
     vk::Buffer truth_buffer(context, truth_shape.bytes());

@@ -81,6 +81,11 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   for (size_t i = 0; i < images.size(); ++i) {
     const io::Image image = io::read_image(images[i]);
     const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
+    if (map.non_finite_pixels) {
+      throw Error(fmt::format("segment: {}: the network scored {} pixels NaN or infinite; no mask "
+                              "written (check the model's weights with `vkseg info`)",
+                              images[i], map.non_finite_pixels));
+    }
     std::vector<uint8_t> indices(map.labels.begin(), map.labels.end());
     io::write_indexed_png(outputs[i].first.string(), map.width, map.height, indices.data(), palette);
     if (args.has("--overlay")) {
