@@ -154,8 +154,12 @@ cp "$work/rgb_37x53_mask.png" "$work/eval/labels/a.png"
 cp "$images/grey_41x29.png" "$work/eval/labels/a.png"
 expect_error "is 29x41 but its image is 53x37" "$vkseg" eval "$work/fcn16s.vkseg" \
   --images "$work/eval/images" --labels "$work/eval/labels"
-"$vkseg" info "$work/fcn16s.vkseg" --size 500x500 | grep -q "upscore16 .* 1x21x560x560" \
-  || fail "info does not show upscore16 at 560x560 for a 500x500 input"
+# fcn.md section 1.5's sizes for a 500x500 input; upscore16 computes only the window its crop
+# keeps.
+"$vkseg" info "$work/fcn16s.vkseg" --size 500x500 >"$work/info.txt"
+for layer in "score_pool4 .* 1x21x44x44" "upscore2 .* 1x21x34x34" "upscore16 .* 1x21x500x500"; do
+  grep -q "$layer" "$work/info.txt" || fail "info does not show $layer for a 500x500 input"
+done
 echo "ok: info shows the FCN reference shapes"
 # Hostile models are refused when loaded, the file and the problem named.
 # edit_graph IN OUT CODE: OUT is IN with its graph `g` changed by the Python statement CODE.

@@ -2,7 +2,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <iterator>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +85,38 @@ TEST(ModelFile, RoundTripsAndRuns) {
   Network network(context(), model);
   Session session(network, 2, 5, 7);
   EXPECT_EQ(session.output_shape(), (Shape4{2, 4, 5, 7}));
+}
+
+// Files of format version 1 (the bundled demo model, and every file converted before the graph
+// engine) load, upgraded to today's ops, and save again as version 2 with the same graph.
+TEST(ModelFile, ReadsFormatVersion1) {
+  const std::string demo = std::string(VKSEG_SOURCE_DIR) + "/weights/demo/demo_fcn8s.vkseg";
+  EXPECT_EQ(io::read_safetensors(demo).metadata.at("format_version"), "1");
+  const Model v1 = Model::load(demo);
+  EXPECT_EQ(v1.arch(), "fcn8s");
+  std::map<std::string, std::string> ops;
+  for (const graph::Node& n : v1.data()->graph.nodes) ops[n.name] = n.op;
+  EXPECT_EQ(ops.at("conv1_1"), "conv2d");
+  EXPECT_EQ(ops.at("pool5"), "max_pool2d");
+  const graph::Node& conv = *std::find_if(v1.data()->graph.nodes.begin(),
+                                          v1.data()->graph.nodes.end(),
+                                          [](const graph::Node& n) { return n.name == "conv1_1"; });
+  EXPECT_EQ(conv.attr_string("activation"), "relu");
+  EXPECT_EQ(conv.attr_ints("pads"), (graph::Ints{1, 1, 1, 1}));
+  detail::ModelData copy = *v1.data();
+  const std::string path = temp_path("demo_v2.vkseg");
+  detail::save_model(copy, path);
+  EXPECT_EQ(io::read_safetensors(path).metadata.at("format_version"), "2");
+  const Model v2 = Model::load(path);
+  const std::vector<float> x = random_floats(3 * 64 * 64);
+  auto logits = [&](const Model& model) {
+    Network network(context(), model);
+    Session session(network, 1, 64, 64);
+    std::vector<float> out(session.logits_range().size / 4);
+    session.run(x.data(), out.data());
+    return out;
+  };
+  EXPECT_EQ(logits(v1), logits(v2));
 }
 
 TEST(ModelFile, RefusesFilesThatAreNotModels) {

@@ -31,6 +31,16 @@ struct ClassInfo {
   std::array<uint8_t, 3> rgb{0, 0, 0};
 };
 
+// An op a model graph may hold, as the op registry describes it (`vkseg ops` prints these).
+struct OpInfo {
+  std::string name;
+  std::string summary;
+  uint32_t min_inputs = 1, max_inputs = 1;
+  std::vector<std::string> attributes;  // "stride: ints[2] = [1, 1]", "ceil_mode: int = 0", ...
+  std::vector<std::string> weights;     // roles: "weight", "bias (optional)", ...
+};
+std::vector<OpInfo> supported_ops();
+
 // A converted model (a .vkseg file: safetensors with the graph, preprocessing and classes in its
 // metadata). Immutable and cheap to copy; safe to share between threads.
 class Model {

@@ -14,6 +14,7 @@
 #include "io/file_io.hpp"
 #include "io/half.hpp"
 #include "io/safetensors.hpp"
+#include "io/torch_formats.hpp"
 
 namespace vkseg {
 
@@ -207,6 +208,15 @@ void save_model(const ModelData& model, const std::string& path) {
 Model::Model(std::shared_ptr<const detail::ModelData> data) : data_(std::move(data)) {}
 
 Model Model::load(const std::string& path) {
+  io::with_path_in_errors(path, [&] {
+    const std::vector<uint8_t> prefix = io::read_file_prefix(path, sizeof io::kLegacyMagic);
+    const bool zip = prefix.size() >= 4 && std::memcmp(prefix.data(), "PK\x03\x04", 4) == 0;
+    const bool legacy = prefix.size() == sizeof io::kLegacyMagic &&
+                        std::equal(prefix.begin(), prefix.end(), std::begin(io::kLegacyMagic));
+    if (zip || legacy) {
+      throw Error("a PyTorch checkpoint, not a vkseg model: convert it with `vkseg convert`");
+    }
+  });
   const io::SafetensorsFile file = io::read_safetensors(path);
   return io::with_path_in_errors(path, [&] {
     auto model = std::make_shared<detail::ModelData>();

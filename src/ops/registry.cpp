@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "vkseg/error.hpp"
+#include "vkseg/model.hpp"
 
 namespace vkseg::ops {
 
@@ -105,3 +106,35 @@ const graph::WeightTensor* OpBuild::optional_weight(const std::string& role) con
 }
 
 }  // namespace vkseg::ops
+
+namespace vkseg {
+
+namespace {
+
+std::string describe(const ops::AttrSpec& a) {
+  static const char* const k_types[] = {"int", "float", "string", "ints", "floats"};
+  std::string text = a.name + ": " + k_types[int(a.type)];
+  if (a.length) text += fmt::format("[{}]", a.length);
+  if (!a.choices.empty()) text += fmt::format(" ({})", fmt::join(a.choices, "|"));
+  if (!a.default_value) return text + " (required)";
+  return text + " = " + std::visit([](const auto& v) { return fmt::format("{}", v); },
+                                   *a.default_value);
+}
+
+}  // namespace
+
+std::vector<OpInfo> supported_ops() {
+  std::vector<OpInfo> out;
+  for (const ops::OpDef* def : ops::all_ops()) {
+    const ops::OpSchema& s = def->schema;
+    OpInfo info{s.name, s.summary, uint32_t(s.min_inputs), uint32_t(s.max_inputs), {}, {}};
+    for (const ops::AttrSpec& a : s.attrs) info.attributes.push_back(describe(a));
+    for (const ops::WeightSpec& w : s.weights) {
+      info.weights.push_back(w.required ? w.role : w.role + " (optional)");
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace vkseg

@@ -14,6 +14,7 @@ int cmd_segment(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_ops(const std::vector<std::string>& args);
 
 // "HxW" (e.g. 512x512) as (height, width).
 std::pair<uint32_t, uint32_t> parse_size(const std::string& text);

@@ -16,10 +16,12 @@ constexpr const char* k_usage =
     "\n"
     "commands:\n"
     "  devices [--json]   list Vulkan devices and the features vkseg uses\n"
-    "  convert CHECKPOINT -o MODEL [--arch auto|fcn32s|fcn16s|fcn8s|vgg16] [--num-classes N]\n"
+    "  convert CHECKPOINT -o MODEL [--arch auto|fcn32s|fcn16s|fcn8s|fcn8s-atonce|vgg16]\n"
+    "          [--layout auto|caffe|aligned] [--fc-relu|--no-fc-relu] [--num-classes N]\n"
     "          [--dtype fp32|fp16] [--mean R,G,B] [--std R,G,B] [--scale S] [--bgr|--rgb]\n"
-    "          [--no-fc-relu] [--aligned] [--classes NAME,NAME,...] [--force]\n"
-    "                     convert a PyTorch checkpoint (torch.save zip or legacy, safetensors)\n"
+    "          [--classes NAME,NAME,...] [--refuse-non-finite] [--force]\n"
+    "                     convert a PyTorch checkpoint (torch.save zip or legacy: a state dict,\n"
+    "                     a whole model or a training checkpoint; safetensors)\n"
     "  run MODEL --input IN.npy --output OUT.npy [--device N] [--force]\n"
     "                     run the network on an N x C x H x W float32 array; write its logits\n"
     "  segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] [--precision fp32|fp16] [--json]\n"
@@ -32,6 +34,7 @@ constexpr const char* k_usage =
     "  bench MODEL [--size HxW] [--batch N] [--iters N] [--warmup N] [--precision fp32|fp16]\n"
     "          [--json] [--device N]\n"
     "                     GPU and wall time (min/median/max), per-layer times, peak memory\n"
+    "  ops                the ops a model graph may hold, with their attributes\n"
     "\n"
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
     "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels).\n";
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return vkseg::cli::cmd_eval(args);
     if (command == "info") return vkseg::cli::cmd_info(args);
     if (command == "bench") return vkseg::cli::cmd_bench(args);
+    if (command == "ops") return vkseg::cli::cmd_ops(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
   } catch (const std::exception& e) {  // vkseg::Error and the standard library's alike
