@@ -24,7 +24,7 @@ fs::path fixture_dir(const std::string& sub) {
 }
 
 fs::path convert_fcn(const std::string& checkpoint, const std::string& model_name,
-                     graph::FcnOptions options, const std::string& dtype) {
+                     graph::ConvertOptions options, const std::string& dtype) {
   detail::ModelData model =
       graph::build_fcn(io::read_checkpoint((fixture_dir() / checkpoint).string()), options);
   model.weight_dtype = dtype;

@@ -32,7 +32,7 @@ class FcnMatchesPyTorch : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FcnMatchesPyTorch, OnEveryFixtureInput) {
   const std::string stem = GetParam();
-  graph::FcnOptions options;
+  graph::ConvertOptions options;
   options.caffe_padding = stem != "fcn8s_aligned";
   const std::string checkpoint =
       stem == "fcn32s" || stem == "fcn16s" || stem == "fcn8s" ? stem + "_pytorchfcn.pth"
@@ -179,7 +179,7 @@ TEST(FcnConvert, DiagonalUpsamplingBecomesPerClass) {
 }
 
 TEST(FcnConvert, RefusesWhatDoesNotFit) {
-  graph::FcnOptions wrong_arch;
+  graph::ConvertOptions wrong_arch;
   wrong_arch.arch = "fcn16s";
   try {
     convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_arch);
@@ -187,7 +187,7 @@ TEST(FcnConvert, RefusesWhatDoesNotFit) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fcn8s"), std::string::npos) << e.what();
   }
-  graph::FcnOptions wrong_classes;
+  graph::ConvertOptions wrong_classes;
   wrong_classes.num_classes = 11;
   EXPECT_THROW(convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_classes), Error);
 

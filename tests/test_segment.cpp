@@ -22,7 +22,7 @@ fs::path fixture_root() {
 }
 
 Model convert_fixture(const std::string& checkpoint, bool caffe_padding) {
-  graph::FcnOptions options;
+  graph::ConvertOptions options;
   options.caffe_padding = caffe_padding;
   detail::ModelData data = graph::build_fcn(
       io::read_checkpoint((fixture_root() / "fcn" / checkpoint).string()), options);

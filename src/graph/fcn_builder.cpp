@@ -16,7 +16,10 @@ namespace {
 
 constexpr const char* k_families =
     "vkseg converts FCN-32s/16s/8s/8s-at-once on VGG16 (pytorch-fcn, the lecture's FCN with a "
-    "1x1 fc6, any naming) and torchvision's VGG16 classifier";
+    "1x1 fc6, any naming), torchvision's VGG16 classifier and segmentation networks "
+    "(fcn_resnet50/101, deeplabv3_resnet50/101, deeplabv3_mobilenet_v3_large, "
+    "lraspp_mobilenet_v3_large) and U-Net (milesial/Pytorch-UNet); `vkseg convert --arch list` "
+    "lists them";
 
 // One parameterised layer of the checkpoint: a weight and its bias, if it has one.
 struct Layer {
@@ -273,7 +276,7 @@ struct Layout {
   bool at_once = false;
 };
 
-Layout choose_layout(const FcnOptions& options, const FcnHints& hints, const Layer& conv1_1,
+Layout choose_layout(const ConvertOptions& options, const FcnHints& hints, const Layer& conv1_1,
                      const Layer& fc6, bool biased_upsampling, bool fcn8s,
                      std::vector<std::string>& notes) {
   Layout layout;
@@ -352,7 +355,7 @@ bool natural_less(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options) {
+detail::ModelData build_fcn(io::Checkpoint checkpoint, const ConvertOptions& options) {
   std::vector<io::NamedTensor>& tensors = checkpoint.tensors;
   // A torch state dict keeps registration order; safetensors writers sort keys, which only the
   // numbers inside the names can undo.
@@ -484,15 +487,19 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options
     }
     model.arch = found;
     model.graph.outputs = {"score"};
-    if (caffe) {
+    if (!caffe) model.input_multiple = 32;  // upsampling must land exactly on each skip's size
+    if (fc6.dim(2) == 1 || biased_upsampling) {
+      // The lecture's FCN starts from torchvision's VGG16: ImageNet normalisation.
+      model.preprocess = Preprocess{};
+      model.notes.push_back(
+          "preprocessing: torchvision's (RGB / 255, ImageNet mean and std), as for the lecture's "
+          "FCN on torchvision's VGG16; --mean, --std, --scale and --bgr set others");
+    } else {
       // pytorch-fcn / Caffe: BGR, 0..255, mean subtracted, no std.
       model.preprocess.bgr = true;
       model.preprocess.scale = 1.0f;
       model.preprocess.mean = {104.00698793f, 116.66876762f, 122.67891434f};
       model.preprocess.std = {1.0f, 1.0f, 1.0f};
-    } else {
-      model.input_multiple = 32;  // upsampling must land exactly on each skip's size
-      model.preprocess = Preprocess{};  // the lecture's torchvision VGG16: ImageNet normalisation
     }
   }
   const auto& out_weight = model.weights.at(model.arch == "vgg16" ? "fc8.weight" : "score_fr.weight");

@@ -8,7 +8,7 @@
 
 namespace vkseg::graph {
 
-struct FcnOptions {
+struct ConvertOptions {
   std::string arch = "auto";  // auto, fcn32s, fcn16s, fcn8s, fcn8s-atonce, vgg16
   std::optional<uint32_t> num_classes;
   // Each of these, when not given, is read from a whole pickled module where the file is one,
@@ -26,6 +26,6 @@ struct FcnOptions {
 // cannot tell (layout, ReLUs after fc6 and fc7, FCN8s or FCN8sAtOnce) comes from the options,
 // the pickled module or the training checkpoint's arch, or is assumed and said in model.notes.
 // Throws Error naming the first tensor that does not fit.
-detail::ModelData build_fcn(io::Checkpoint checkpoint, const FcnOptions& options);
+detail::ModelData build_fcn(io::Checkpoint checkpoint, const ConvertOptions& options);
 
 }  // namespace vkseg::graph

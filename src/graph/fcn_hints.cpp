@@ -52,7 +52,11 @@ std::optional<bool> FcnHints::relu_after(const std::string& tensor) const {
 }
 
 std::optional<bool> FcnHints::fcn8s_at_once() const {
-  if (modules_.empty()) return arch_.empty() ? std::nullopt : std::optional<bool>(arch_ == "FCN8sAtOnce");
+  // pytorch-fcn's trainer stores its class name; any other arch string tells nothing.
+  if (modules_.empty()) {
+    if (arch_ == "FCN8s" || arch_ == "FCN8sAtOnce") return arch_ == "FCN8sAtOnce";
+    return std::nullopt;
+  }
   // The network's own class: the root, or the module a (Distributed)DataParallel wraps.
   for (const io::PickledModule& m : modules_) {
     if (m.type != "DataParallel" && m.type != "DistributedDataParallel") {

@@ -7,7 +7,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "graph/fcn_builder.hpp"
+#include "graph/front_ends.hpp"
 #include "io/checkpoint.hpp"
 
 namespace vkseg::cli {
@@ -18,8 +18,15 @@ int cmd_convert(const std::vector<std::string>& arguments) {
                    "--scale", "--classes", "--layout"},
                   {"--bgr", "--rgb", "--fc-relu", "--no-fc-relu", "--aligned", "--force",
                    "--refuse-non-finite"});
+  if (args.value("--arch") == "list") {
+    for (const graph::ArchInfo& a : graph::supported_archs()) {
+      fmt::print("{:<30} {}\n", a.name, a.description);
+    }
+    return 0;
+  }
   if (args.positional().size() != 1) {
-    throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options]");
+    throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options] (--arch list: the "
+                "networks it converts)");
   }
   const std::string input = args.positional()[0];
   const auto output = args.value("-o") ? args.value("-o") : args.value("--output");
@@ -29,7 +36,7 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   }
   if (args.has("--bgr") && args.has("--rgb")) throw Error("convert: --bgr and --rgb conflict");
 
-  graph::FcnOptions options;
+  graph::ConvertOptions options;
   options.arch = args.value_or("--arch", "auto");
   options.num_classes = args.uint_value("--num-classes", 1, 65536);
   if (args.has("--fc-relu") && args.has("--no-fc-relu")) {
@@ -51,7 +58,7 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   const std::string format = checkpoint.format;
   detail::ModelData model = [&] {
     try {
-      return graph::build_fcn(std::move(checkpoint), options);
+      return graph::build_model(std::move(checkpoint), options);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", input, e.what()));
     }

@@ -1,0 +1,101 @@
+// torchvision's segmentation networks and U-Net from state dicts written by Debian's torchvision
+// (tests/fixtures/make_torchvision_fixtures.py: random weights, randomised batch norms),
+// converted and compared with PyTorch at 67x61 (no side a multiple of 8) and 64x72 with batch 2,
+// at fp32 and fp16 (tolerances in parity.hpp).
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "graph/front_ends.hpp"
+#include "graph/model_data.hpp"
+#include "io/checkpoint.hpp"
+#include "parity.hpp"
+
+namespace vkseg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const nlohmann::json& entry(const std::string& stem) {
+  static const nlohmann::json all = [] {
+    std::ifstream in(fixture_dir("torchvision") / "torchvision_manifest.json");
+    return nlohmann::json::parse(in);
+  }();
+  for (const auto& e : all) {
+    if (e["stem"] == stem) return e;
+  }
+  throw std::runtime_error("no fixture " + stem);
+}
+
+Model convert(const std::string& file, graph::ConvertOptions options = {}) {
+  detail::ModelData model = graph::build_model(
+      io::read_checkpoint((fixture_dir("torchvision") / file).string()), options);
+  const fs::path out = temp_dir() / (file + ".vkseg");
+  detail::save_model(model, out.string());
+  return Model::load(out.string());
+}
+
+class TorchvisionMatchesPyTorch : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchvisionMatchesPyTorch, AtTwoSizesAndBothPrecisions) {
+  const std::string stem = GetParam();
+  const nlohmann::json& e = entry(stem);
+  const Model model = convert(e["files"][0].get<std::string>());
+  EXPECT_EQ(model.arch(), e["arch"].get<std::string>());
+  EXPECT_EQ(model.classes().size(), e["classes"].get<size_t>());
+  for (const Precision precision : {Precision::Fp32, Precision::Fp16}) {
+    if (precision == Precision::Fp16 && !context().info().fp16_storage) continue;
+    for (const auto& in : e["inputs"]) {
+      expect_parity(model, "input_" + in.get<std::string>() + ".npy",
+                    stem + "_out_" + in.get<std::string>() + ".npy", precision,
+                    fixture_dir("torchvision"));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, TorchvisionMatchesPyTorch,
+                         ::testing::Values("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50",
+                                           "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
+                                           "lraspp_mobilenet_v3_large", "deeplabv3_resnet50_aux11",
+                                           "unet_transposed", "unet_bilinear"));
+
+TEST(TorchvisionConvert, AuxiliaryClassifierIsLeftOutAndSaidSo) {
+  const Model model = convert("deeplabv3_resnet50_aux11.pth");
+  ASSERT_FALSE(model.notes().empty());
+  EXPECT_NE(model.notes().front().find("auxiliary classifier"), std::string::npos);
+  for (const auto& [name, w] : model.data()->weights) {
+    EXPECT_EQ(name.rfind("aux_classifier.", 0), std::string::npos) << name;
+  }
+}
+
+TEST(TorchvisionConvert, UnetIgnoresMaskValuesAndSaysSo) {
+  const Model model = convert("unet_bilinear.pth");
+  ASSERT_FALSE(model.notes().empty());
+  EXPECT_NE(model.notes().front().find("mask_values"), std::string::npos);
+}
+
+TEST(TorchvisionConvert, ErrorsNameTheKeyThatDoesNotFitAndTheFamilies) {
+  io::Checkpoint checkpoint =
+      io::read_checkpoint((fixture_dir("torchvision") / "lraspp_mobilenet_v3_large.pth").string());
+  checkpoint.tensors.push_back({"classifier.extra.weight", {3, 3, 1, 1}, "float32",
+                                std::vector<float>(9)});
+  try {
+    graph::build_model(checkpoint, {});
+    ADD_FAILURE() << "an extra tensor was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("classifier.extra.weight"), std::string::npos) << e.what();
+  }
+  graph::ConvertOptions wrong;
+  wrong.arch = "deeplabv3_resnet50";
+  try {
+    graph::build_model(
+        io::read_checkpoint((fixture_dir("torchvision") / "fcn_resnet50.pth").string()), wrong);
+    ADD_FAILURE() << "an fcn_resnet50 converted as a deeplabv3_resnet50";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fcn_resnet50"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vkseg::test
