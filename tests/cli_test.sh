@@ -67,6 +67,7 @@ f32 = lambda shape, begin, end: {"dtype": "F32", "shape": shape, "data_offsets":
 safetensors("overlap", {"a": f32([2], 0, 8), "b": f32([2], 4, 12)}, 12)
 safetensors("beyond", {"a": f32([4], 0, 16)}, 8)
 safetensors("overflow", {"a": f32([2**32, 2**32, 2**32], 0, 0)}, 0)
+safetensors("escapes", {"a\x1b[2J\nb": f32([1], 4, 8)}, 8)  # a name that clears the screen
 PY
 expect_error "^vkseg: error: $work/overlap.safetensors: tensor 'b' overlaps tensor 'a'$" "$vkseg" \
   convert "$work/overlap.safetensors" -o "$work/x.vkseg"
@@ -74,6 +75,9 @@ expect_error "^vkseg: error: $work/beyond.safetensors: tensor 'a': data_offsets 
   "$vkseg" convert "$work/beyond.safetensors" -o "$work/x.vkseg"
 expect_error "^vkseg: error: $work/overflow.safetensors: tensor 'a': shape too large$" "$vkseg" \
   convert "$work/overflow.safetensors" -o "$work/x.vkseg"
+expect_error "^vkseg: error: $work/escapes.safetensors: 4 unused bytes before tensor 'a\\\\x1b\\[2J\\\\nb'$" \
+  "$vkseg" convert "$work/escapes.safetensors" -o "$work/x.vkseg"
+! grep -q $'\x1b' "$work/stderr" || fail "a control character from a file reached the terminal"
 expect_error "fits no convolution" "$vkseg" convert "$fixtures/checkpoints/state_dict_zip.pt" \
   -o "$work/odd.vkseg"
 expect_error "requested --arch fcn32s" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" \

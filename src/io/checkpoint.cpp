@@ -9,6 +9,7 @@
 
 #include "io/dtype.hpp"
 #include "io/file_io.hpp"
+#include "io/printable.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
 #include "vkseg/error.hpp"
@@ -50,9 +51,9 @@ void strip_data_parallel_prefix(std::string& name) {
 uint64_t element_count(const std::vector<int64_t>& shape, const std::string& name) {
   uint64_t count = 1;
   for (int64_t dim : shape) {
-    if (dim < 0) throw Error(fmt::format("tensor '{}' has a negative dimension", name));
+    if (dim < 0) throw Error(fmt::format("tensor '{}' has a negative dimension", printable(name)));
     if (__builtin_mul_overflow(count, uint64_t(dim), &count)) {
-      throw Error(fmt::format("tensor '{}' has too many elements", name));
+      throw Error(fmt::format("tensor '{}' has too many elements", printable(name)));
     }
   }
   return count;
@@ -64,7 +65,8 @@ class TensorList {
   std::vector<float>& add(std::string name, std::vector<int64_t> shape, DType dtype,
                           uint64_t count) {
     strip_data_parallel_prefix(name);
-    if (!names_.insert(name).second) throw Error(fmt::format("tensor '{}' appears twice", name));
+    if (!names_.insert(name).second)
+      throw Error(fmt::format("tensor '{}' appears twice", printable(name)));
     total_ += count;
     if (total_ > kMaxTotalElements) {
       throw Error(fmt::format("tensors hold more than {} elements in total", kMaxTotalElements));
@@ -86,7 +88,7 @@ void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
                   const std::string& name, std::vector<float>& out) {
   if (out.empty()) return;
   if (tensor.storage_offset < 0) {
-    throw Error(fmt::format("tensor '{}' has a negative storage offset", name));
+    throw Error(fmt::format("tensor '{}' has a negative storage offset", printable(name)));
   }
   const size_t rank = tensor.sizes.size();
   // Highest element index the view touches must lie inside the storage.
@@ -96,12 +98,12 @@ void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
     if (tensor.strides[d] < 0 ||
         __builtin_mul_overflow(uint64_t(tensor.sizes[d] - 1), uint64_t(tensor.strides[d]), &step) ||
         __builtin_add_overflow(last, step, &last)) {
-      throw Error(fmt::format("tensor '{}' has invalid strides", name));
+      throw Error(fmt::format("tensor '{}' has invalid strides", printable(name)));
     }
   }
   if (last >= uint64_t(tensor.storage.numel)) {
-    throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage", name, last,
-                            tensor.storage.numel));
+    throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage",
+                            printable(name), last, tensor.storage.numel));
   }
   const DType dtype = tensor.storage.dtype;
   const size_t element_size = dtype_size(dtype);
@@ -137,7 +139,7 @@ std::vector<NamedTensor> read_torch_tensors(const TorchFile& file) {
     if (!name) throw Error(fmt::format("state dict has a {} key", kind_name(*key)));
     const auto* tensor = std::get_if<TorchTensor>(&value->data);
     if (!tensor) {
-      throw Error(fmt::format("state dict entry '{}' is a {}, not a tensor", name->text,
+      throw Error(fmt::format("state dict entry '{}' is a {}, not a tensor", printable(name->text),
                               kind_name(*value)));
     }
     const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
@@ -164,7 +166,8 @@ DType safetensors_dtype(const std::string& dtype, const std::string& name) {
   for (const auto& [text, type] : kTypes) {
     if (dtype == text) return type;
   }
-  throw Error(fmt::format("tensor '{}': dtype {} cannot be converted to float", name, dtype));
+  throw Error(fmt::format("tensor '{}': dtype {} cannot be converted to float", printable(name),
+                          printable(dtype)));
 }
 
 Checkpoint read_safetensors_checkpoint(std::span<const uint8_t> file) {

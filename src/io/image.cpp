@@ -16,6 +16,7 @@
 #include <span>
 
 #include "io/file_io.hpp"
+#include "io/printable.hpp"
 
 namespace vkseg::io {
 
@@ -200,7 +201,7 @@ Image read_image(const std::string& path) {
     if (header_bytes >= 1 && header[0] == 0xff) {
       Image image;
       const std::string failure = decode_jpeg(read_file(path), image);
-      if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", failure));
+      if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", printable(failure)));
       return image;
     }
     // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
@@ -258,7 +259,7 @@ LabelImage read_label_png(const std::string& path) {
     std::vector<png_bytep> rows;
     if (setjmp(png_jmpbuf(png))) {
       png_destroy_read_struct(&png, &info, nullptr);
-      throw Error(fmt::format("bad PNG: {}", errors.message));
+      throw Error(fmt::format("bad PNG: {}", printable(errors.message)));
     }
     png_init_io(png, file.get());
     png_set_sig_bytes(png, 8);

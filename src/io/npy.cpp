@@ -7,6 +7,7 @@
 
 #include "io/file_io.hpp"
 #include "io/half.hpp"
+#include "io/printable.hpp"
 
 namespace vkseg::io {
 
@@ -52,7 +53,7 @@ NpyArray read_npy(const std::string& path) {
     if (descr.find("<f4") != std::string::npos) elem = 4;
     else if (descr.find("<f8") != std::string::npos) elem = 8;
     else if (descr.find("<f2") != std::string::npos) elem = 2;
-    else throw Error(fmt::format("dtype {} is not float16/32/64 little-endian", descr));
+    else throw Error(fmt::format("dtype {} is not float16/32/64 little-endian", printable(descr)));
 
     NpyArray array;
     const std::string shape_text = header_field(header, "shape");
@@ -70,7 +71,7 @@ NpyArray read_npy(const std::string& path) {
     const size_t data_start = header_start + header_len;
     if (bytes.size() - data_start != count * elem) {
       throw Error(fmt::format("holds {} data bytes, but shape {} of {}-byte values needs {}",
-                              bytes.size() - data_start, shape_text, elem, count * elem));
+                              bytes.size() - data_start, printable(shape_text), elem, count * elem));
     }
     array.values.resize(count);
     const uint8_t* p = bytes.data() + data_start;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -230,7 +231,8 @@ class Unpickler {
   void push_global(std::string module, std::string name) {
     PickleGlobal global{std::move(module), std::move(name)};
     if (!is_allowed_global(global)) {
-      fail(fmt::format("forbidden pickle global '{}.{}'", global.module, global.name));
+      fail(fmt::format("forbidden pickle global '{}.{}'", printable(global.module),
+                       printable(global.name)));
     }
     push(make(std::move(global)));
   }
@@ -243,7 +245,7 @@ class Unpickler {
   // "'torch.FloatStorage'" for globals, the kind otherwise.
   static std::string describe(const NodeRef& node) {
     if (const auto* global = std::get_if<PickleGlobal>(&node->data)) {
-      return fmt::format("'{}.{}'", global->module, global->name);
+      return fmt::format("'{}.{}'", printable(global->module), printable(global->name));
     }
     return std::string(kind_name(*node));
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -19,7 +20,7 @@ constexpr uint64_t kMaxDeflateRatio = 1100;
 uint64_t storage_byte_count(const TorchStorage& storage) {
   uint64_t bytes;
   if (__builtin_mul_overflow(uint64_t(storage.numel), dtype_size(storage.dtype), &bytes)) {
-    throw Error(fmt::format("storage '{}' is too large", storage.key));
+    throw Error(fmt::format("storage '{}' is too large", printable(storage.key)));
   }
   return bytes;
 }
@@ -27,7 +28,8 @@ uint64_t storage_byte_count(const TorchStorage& storage) {
 // All references to one storage key must agree on its type and size.
 void check_same_storage(const TorchStorage& first, const TorchStorage& again) {
   if (first.dtype != again.dtype || first.numel != again.numel) {
-    throw Error(fmt::format("storage '{}' is referenced as {} x {} and as {} x {}", first.key,
+    throw Error(fmt::format("storage '{}' is referenced as {} x {} and as {} x {}",
+                            printable(first.key),
                             first.numel, dtype_name(first.dtype), again.numel,
                             dtype_name(again.dtype)));
   }
@@ -71,7 +73,8 @@ class ZipArchive final : public StorageSource {
       const uint64_t expected = storage_byte_count(storage);
       std::vector<uint8_t> data = read_record(root_ + "/data/" + storage.key);
       if (data.size() != expected) {
-        throw Error(fmt::format("storage '{}' holds {} bytes, its {} x {} need {}", storage.key,
+        throw Error(fmt::format("storage '{}' holds {} bytes, its {} x {} need {}",
+                                printable(storage.key),
                                 data.size(), storage.numel, dtype_name(storage.dtype), expected));
       }
       it = storages_.emplace(storage.key, Loaded{storage, std::move(data)}).first;
@@ -111,24 +114,28 @@ class ZipArchive final : public StorageSource {
     zip_stat_t stat;
     zip_stat_init(&stat);
     if (zip_stat(archive_.get(), name.c_str(), 0, &stat) != 0) {
-      throw Error(fmt::format("zip record '{}' is missing", name));
+      throw Error(fmt::format("zip record '{}' is missing", printable(name)));
     }
     constexpr zip_uint64_t kNeeded =
         ZIP_STAT_INDEX | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
     if ((stat.valid & kNeeded) != kNeeded)
-      throw Error(fmt::format("zip record '{}' lacks its sizes", name));
+      throw Error(fmt::format("zip record '{}' lacks its sizes", printable(name)));
     const bool stored = stat.comp_method == ZIP_CM_STORE;
     if ((stored && stat.size != stat.comp_size) ||
         (!stored && stat.size / kMaxDeflateRatio > stat.comp_size)) {
-      throw Error(fmt::format("zip record '{}' claims an implausible size {}", name, stat.size));
+      throw Error(fmt::format("zip record '{}' claims an implausible size {}", printable(name),
+                              stat.size));
     }
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(
         zip_fopen_index(archive_.get(), stat.index, 0), &zip_fclose);
-    if (!file) throw Error(fmt::format("cannot open zip record '{}': {}", name, zip_message()));
+    if (!file) {
+      throw Error(
+          fmt::format("cannot open zip record '{}': {}", printable(name), zip_message()));
+    }
     std::vector<uint8_t> data(stat.size);
     const zip_int64_t read = zip_fread(file.get(), data.data(), data.size());
     if (read < 0 || zip_uint64_t(read) != stat.size) {
-      throw Error(fmt::format("cannot read zip record '{}': {}", name,
+      throw Error(fmt::format("cannot read zip record '{}': {}", printable(name),
                               read < 0 ? zip_file_strerror(file.get()) : "record is short"));
     }
     return data;
@@ -148,7 +155,7 @@ class LegacyStream final : public StorageSource {
   std::span<const uint8_t> bytes(const TorchStorage& storage) override {
     const auto it = storages_.find(storage.key);
     if (it == storages_.end())
-      throw Error(fmt::format("storage '{}' is missing from the file", storage.key));
+      throw Error(fmt::format("storage '{}' is missing from the file", printable(storage.key)));
     check_same_storage(it->second.storage, storage);
     return it->second.data;
   }
@@ -169,25 +176,25 @@ class LegacyStream final : public StorageSource {
       if (!key) throw Error("legacy storage key list holds a non-string");
       const auto found = by_key.find(key->text);
       if (found == by_key.end())
-        throw Error(fmt::format("storage '{}' is listed but never used", key->text));
+        throw Error(fmt::format("storage '{}' is listed but never used", printable(key->text)));
       const TorchStorage& storage = found->second;
       if (file_.size() - position < 8)
-        throw Error(fmt::format("truncated before storage '{}'", key->text));
+        throw Error(fmt::format("truncated before storage '{}'", printable(key->text)));
       int64_t count;
       std::memcpy(&count, file_.data() + position, 8);
       position += 8;
       if (count != storage.numel) {
-        throw Error(fmt::format("storage '{}' holds {} elements, its references say {}", key->text,
-                                count, storage.numel));
+        throw Error(fmt::format("storage '{}' holds {} elements, its references say {}",
+                                printable(key->text), count, storage.numel));
       }
       const uint64_t byte_count = storage_byte_count(storage);
       if (byte_count > file_.size() - position) {
-        throw Error(fmt::format("truncated inside storage '{}'", key->text));
+        throw Error(fmt::format("truncated inside storage '{}'", printable(key->text)));
       }
       if (!storages_
                .emplace(key->text, Indexed{storage, {file_.data() + position, size_t(byte_count)}})
                .second) {
-        throw Error(fmt::format("storage '{}' is listed twice", key->text));
+        throw Error(fmt::format("storage '{}' is listed twice", printable(key->text)));
       }
       position += size_t(byte_count);
     }

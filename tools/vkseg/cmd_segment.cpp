@@ -7,6 +7,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "io/image.hpp"
+#include "io/printable.hpp"
 #include "progress.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/segment.hpp"
@@ -106,13 +107,14 @@ int cmd_segment(const std::vector<std::string>& arguments) {
         }
       }
       line["classes"] = shares;
-      fmt::print("{}\n", line.dump());
+      print_json_line(line);
     } else {
       fmt::print("{} ({}x{}) -> {}\n", images[i], image.width, image.height,
                  outputs[i].first.string());
       for (size_t c = 0; c < counts.size(); ++c) {
         if (counts[c]) {
-          fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels, model.classes()[c].name);
+          fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels,
+                     io::printable(model.classes()[c].name));
         }
       }
     }

@@ -1,0 +1,104 @@
+// Classes of hostile or unusual input (issue 11) that once crashed, exhausted memory, lost data
+// or were misread: each must now be read correctly or refused with a one-line vkseg::Error.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "checkpoint_fixtures.hpp"
+#include "harness.hpp"
+#include "io/checkpoint.hpp"
+#include "io/pickle.hpp"
+#include "io/printable.hpp"
+#include "io/safetensors.hpp"
+#include "vkseg/error.hpp"
+
+namespace vkseg::test {
+namespace {
+
+using namespace std::string_literals;  // the inputs hold NUL bytes
+
+std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
+
+// The message of the Error `body` throws, checked to be one line of printable text; fails the
+// test if it throws nothing.
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const char c : message) {
+      EXPECT_FALSE(uint8_t(c) < 0x20 || uint8_t(c) == 0x7f)
+          << "raw control byte " << int(c) << " in: " << io::printable(message);
+    }
+    return message;
+  }
+  ADD_FAILURE() << "the input was accepted";
+  return {};
+}
+
+#define EXPECT_ERROR(body, fragment) \
+  EXPECT_NE(error_of([&] { body; }).find(fragment), std::string::npos) << error_of([&] { body; })
+
+// A safetensors file: the header as given (JSON text), then `data_bytes` zero bytes.
+std::vector<uint8_t> safetensors_file(const std::string& header, size_t data_bytes = 0) {
+  std::vector<uint8_t> file(8 + header.size() + data_bytes, 0);
+  const uint64_t length = header.size();
+  std::memcpy(file.data(), &length, 8);
+  std::memcpy(file.data() + 8, header.data(), header.size());
+  return file;
+}
+
+std::string write_temp(const std::string& name, const std::vector<uint8_t>& bytes) {
+  const std::string path = (temp_dir() / name).string();
+  write_bytes(path, bytes);
+  return path;
+}
+
+// --- 11: terminal control characters from files are escaped in messages
+
+TEST(Printable, EscapesWhatATerminalWouldActOnAndKeepsPrintableUtf8) {
+  EXPECT_EQ(io::printable("conv1.weight"), "conv1.weight");
+  EXPECT_EQ(io::printable("Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80"), "Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80");
+  EXPECT_EQ(io::printable("\x1b[2J\x1b]0;t\x07\n\r\t"), "\\x1b[2J\\x1b]0;t\\x07\\n\\r\\t");
+  EXPECT_EQ(io::printable("a\\x1b"), "a\\\\x1b");  // a literal backslash cannot pose as an escape
+  EXPECT_EQ(io::printable("\x7f"s + "\0"s), "\\x7f\\x00");
+  EXPECT_EQ(io::printable("\xc2\x9b" "31m"), "\\u009b31m");           // C1 CSI
+  EXPECT_EQ(io::printable("\xe2\x80\xae" "txt"), "\\u202etxt");       // right-to-left override
+  EXPECT_EQ(io::printable("\xe2\x80\xa8"), "\\u2028");               // line separator
+  EXPECT_EQ(io::printable("\xff\xc3"), "\\xff\\xc3");                 // not UTF-8, cut sequence
+  EXPECT_EQ(io::printable("\xc0\xaf"), "\\xc0\\xaf");                 // overlong '/'
+  EXPECT_EQ(io::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");        // a UTF-16 surrogate
+  EXPECT_EQ(io::printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
+  EXPECT_EQ(io::printable(std::string(300, 'n')), std::string(200, 'n') + "...");
+  EXPECT_EQ(io::printable("abcdef", 3), "abc...");
+}
+
+TEST(HostileInput, TerminalControlCharactersInNamesAreEscaped) {
+  // A tensor name with a screen-clearing escape and a newline (JSON \u escapes in the header).
+  const std::string evil_json = R"(evil\u001b[2J\nname)";
+  const std::string evil_shown = "evil\\x1b[2J\\nname";
+  const std::string entry = R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  EXPECT_ERROR(io::parse_safetensors_layout(safetensors_file(
+                   "{\"" + evil_json + "\":" + entry + ",\"" + evil_json + "\":" + entry + "}", 4)),
+               "header names '" + evil_shown + "' twice");
+  EXPECT_ERROR(io::parse_safetensors_layout(safetensors_file(
+                   "{\"" + evil_json + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                   8)),
+               "4 unused bytes before tensor '" + evil_shown + "'");
+  // The same name in a checkpoint, refused for its dtype after the layout accepted it.
+  const std::string u64_entry = R"({"dtype":"U64","shape":[1],"data_offsets":[0,8]})";
+  const std::string path =
+      write_temp("evil.safetensors", safetensors_file("{\"" + evil_json + "\":" + u64_entry + "}", 8));
+  EXPECT_ERROR(io::read_checkpoint(path), "tensor '" + evil_shown + "': dtype U64 cannot be converted");
+  // A pickle global named with control characters (STACK_GLOBAL takes any two strings).
+  const std::string pickle = "\x80\x04\x8c\x02os\x8c\x0bsystem\x1b[2J\n\x93."s;
+  size_t position = 0;
+  EXPECT_ERROR(io::unpickle(bytes_of(pickle), position),
+               "forbidden pickle global 'os.system\\x1b[2J\\n'");
+}
+
+}  // namespace
+}  // namespace vkseg::test
