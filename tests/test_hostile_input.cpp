@@ -9,6 +9,7 @@
 #include "checkpoint_fixtures.hpp"
 #include "harness.hpp"
 #include "io/checkpoint.hpp"
+#include "io/json.hpp"
 #include "io/pickle.hpp"
 #include "io/printable.hpp"
 #include "io/safetensors.hpp"
@@ -55,6 +56,43 @@ std::string write_temp(const std::string& name, const std::vector<uint8_t>& byte
   const std::string path = (temp_dir() / name).string();
   write_bytes(path, bytes);
   return path;
+}
+
+// --- 1: nesting is bounded before anything recursive touches it
+
+// The input that crashed: a header value nested a million deep, then more keys. nlohmann::json
+// parses it without recursion, but the ordered object copies its members (recursively) when it
+// grows for the next key.
+TEST(HostileInput, DeepNestingIsRefusedBeforeParsing) {
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  EXPECT_ERROR(io::parse_safetensors_layout(
+                   safetensors_file("{\"a\":" + deep + ",\"b\":1,\"c\":2,\"d\":3}")),
+               "header nests arrays and objects deeper than 64 levels");
+  EXPECT_ERROR(io::parse_safetensors_layout(safetensors_file(
+                   "{\"__metadata__\":{\"k\":" + std::string(100, '{') + "}}")),
+               "header nests arrays and objects deeper than 64 levels");
+  // A pickle nested a million deep (TUPLE1 of TUPLE1 of ...) stops at the unpickler's bound.
+  size_t position = 0;
+  EXPECT_ERROR(io::unpickle(bytes_of("\x80\x02N" + std::string(1'000'000, '\x85') + "."), position),
+               "pickle nested deeper than 100");
+}
+
+TEST(JsonNesting, CountsBracketsOutsideStringsOnly) {
+  const auto nested = [](int levels) {
+    return std::string(size_t(levels), '[') + std::string(size_t(levels), ']');
+  };
+  EXPECT_EQ(io::parse_json(nested(64), "test").dump(), nested(64));
+  EXPECT_ERROR(io::parse_json(nested(65), "test"), "test nests arrays and objects deeper than 64");
+  EXPECT_ERROR(io::parse_json("[" + nested(64) + "]", "test"), "deeper than 64");
+  // Brackets in strings, escaped quotes included, are text.
+  const std::string in_string = "[\"\\\"" + std::string(100, '[') + "\"]";
+  EXPECT_EQ(io::parse_json(in_string, "test")[0].get<std::string>(), "\"" + std::string(100, '['));
+  EXPECT_EQ(io::parse_ordered_json("{\"a\\\\\":" + nested(60) + "}", "test").size(), 1u);
+  // Parse errors, numbers beyond double and repeated keys at any depth are Errors.
+  EXPECT_ERROR(io::parse_json("[1,", "test"), "test is not valid JSON (error at byte 4)");
+  EXPECT_ERROR(io::parse_json("[1e400]", "test"), "a number out of range");
+  EXPECT_ERROR(io::parse_json(R"({"a":{"x":1,"y":{},"x":2}})", "test"), "names 'x' twice");
+  EXPECT_EQ(io::parse_json(R"({"x":{"x":1},"y":{"x":2}})", "test")["y"]["x"], 2);
 }
 
 // --- 11: terminal control characters from files are escaped in messages

@@ -10,6 +10,7 @@
 #include "graph/model_data.hpp"
 #include "io/file_io.hpp"
 #include "io/half.hpp"
+#include "io/json.hpp"
 #include "io/safetensors.hpp"
 
 namespace vkseg {
@@ -232,13 +233,15 @@ Model Model::load(const std::string& path) {
       model->weights[t.name] = std::move(w);
     }
     try {
-      model->graph = graph::graph_from_json(nlohmann::json::parse(detail::metadata_value(meta, "graph")),
-                                            shapes);
+      model->graph = graph::graph_from_json(
+          io::parse_json(detail::metadata_value(meta, "graph"), "metadata 'graph'"), shapes);
       graph::check_channels(model->graph, model->input_channels, shapes);
       model->preprocess =
-          detail::parse_preprocess(nlohmann::json::parse(detail::metadata_value(meta, "preprocess")));
+          detail::parse_preprocess(io::parse_json(detail::metadata_value(meta, "preprocess"),
+                                                 "metadata 'preprocess'"));
       model->classes =
-          detail::parse_classes(nlohmann::json::parse(detail::metadata_value(meta, "classes")));
+          detail::parse_classes(io::parse_json(detail::metadata_value(meta, "classes"),
+                                               "metadata 'classes'"));
     } catch (const nlohmann::json::exception& e) {
       throw Error(fmt::format("malformed model metadata: {}", e.what()));
     }

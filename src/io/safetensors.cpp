@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 
 #include "io/file_io.hpp"
+#include "io/json.hpp"
 #include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
@@ -84,27 +83,8 @@ std::map<std::string, std::string> parse_metadata(const Json& metadata) {
 }
 
 Json parse_header_json(std::span<const uint8_t> text) {
-  // Duplicate names would silently overwrite each other in the parsed object; refuse them.
-  std::set<std::string> seen;
-  std::string duplicate;
-  const Json::parser_callback_t reject_duplicates = [&](int depth, Json::parse_event_t event,
-                                                        Json& parsed) {
-    if (event == Json::parse_event_t::key && depth == 1 &&
-        !seen.insert(parsed.get<std::string>()).second && duplicate.empty()) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  Json header;
-  try {
-    header = Json::parse(text.begin(), text.end(), reject_duplicates);
-  } catch (const Json::parse_error& e) {
-    throw Error(fmt::format("header is not valid JSON (error at header byte {})", e.byte));
-  } catch (const Json::out_of_range&) {
-    // A number beyond double's range ("1e400") is not a parse_error to nlohmann::json.
-    throw Error("header is not valid JSON (a number out of range)");
-  }
-  if (!duplicate.empty()) throw Error(fmt::format("header names '{}' twice", printable(duplicate)));
+  Json header = parse_ordered_json(
+      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), "header");
   if (!header.is_object()) throw Error("header is not a JSON object");
   return header;
 }
