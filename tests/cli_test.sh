@@ -127,6 +127,14 @@ expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \
   "$images/huge_100000x100000.png" -o "$work" --force
 expect_error "--alpha must be" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
   -o "$work" --force --alpha 2
+# Numbers are plain decimal, whole, in range and of the right sign; strtof took hex floats and
+# strtoull leading spaces, and strtoul read -18446744073709551615 as 1.
+expect_error "--alpha: '0x1p-1' is not a finite number" "$vkseg" segment "$work/fcn16s.vkseg" \
+  "$images/rgb_37x53.png" -o "$work" --force --alpha 0x1p-1
+expect_error "--batch must be an integer from 1 to 4096, not ' 2'" "$vkseg" info \
+  "$work/fcn16s.vkseg" --batch " 2"
+expect_error "VKSEG_DEVICE='-18446744073709551615' is not a device index" env \
+  VKSEG_DEVICE=-18446744073709551615 "$vkseg" info "$work/fcn16s.vkseg"
 # fp16 precision: nearly the fp32 masks, and bench says which precision it measured.
 if "$vkseg" devices --json | grep -q '"fp16_storage": true'; then
   mkdir -p "$work/fp16"

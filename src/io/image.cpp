@@ -5,7 +5,6 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <csetjmp>
 #include <cstdio>  // before jpeglib.h, which needs FILE and size_t
 #include <jpeglib.h>
@@ -16,6 +15,7 @@
 #include <span>
 
 #include "io/file_io.hpp"
+#include "io/numbers.hpp"
 #include "io/printable.hpp"
 
 namespace vkseg::io {
@@ -170,15 +170,11 @@ uint64_t max_image_pixels() {
   const char* env = std::getenv("VKSEG_MAX_IMAGE_PIXELS");
   if (!env || !*env) return k_default_max_image_pixels;
   // Digits only: strtoull would read "-1" as 2^64 - 1, which would lift the limit.
-  const std::string text = env;
-  errno = 0;
-  const unsigned long long v = text.find_first_not_of("0123456789") == std::string::npos
-                                   ? std::strtoull(env, nullptr, 10)
-                                   : 0;
-  if (v == 0 || errno != 0) {
-    throw Error(fmt::format("VKSEG_MAX_IMAGE_PIXELS='{}' is not a positive number of pixels", text));
+  const std::optional<uint64_t> v = parse_decimal<uint64_t>(env);
+  if (!v || *v == 0) {
+    throw Error(fmt::format("VKSEG_MAX_IMAGE_PIXELS='{}' is not a positive number of pixels", env));
   }
-  return v;
+  return *v;
 }
 
 Image read_image(const std::string& path) {

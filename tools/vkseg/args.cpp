@@ -2,10 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
-
+#include "io/numbers.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::cli {
@@ -52,14 +49,12 @@ std::string Args::value_or(const std::string& name, const std::string& fallback)
 std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, uint32_t max) const {
   const auto text = value(name);
   if (!text) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0' || errno != 0 || (*text)[0] == '-' || v < min || v > max) {
+  const std::optional<uint64_t> v = io::parse_decimal<uint64_t>(*text);
+  if (!v || *v < min || *v > max) {
     throw Error(fmt::format("{}: {} must be an integer from {} to {}, not '{}'", command_, name,
                             min, max, *text));
   }
-  return uint32_t(v);
+  return uint32_t(*v);
 }
 
 ContextOptions context_options(const Args& args) {
@@ -71,12 +66,9 @@ ContextOptions context_options(const Args& args) {
 }
 
 float parse_number(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const float value = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(value)) {
-    throw Error(fmt::format("{}: '{}' is not a number", option, text));
-  }
-  return value;
+  const std::optional<float> value = io::parse_decimal<float>(text);
+  if (!value) throw Error(fmt::format("{}: '{}' is not a finite number", option, text));
+  return *value;
 }
 
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {

@@ -43,13 +43,10 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   }
   const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
   const fs::path out_dir = args.value("-o") ? *args.value("-o") : args.value_or("--output-dir", ".");
-  float alpha = 0.5f;
-  if (auto a = args.value("--alpha")) {
-    char* end = nullptr;
-    alpha = std::strtof(a->c_str(), &end);
-    if (a->empty() || *end != '\0' || !(alpha >= 0.0f && alpha <= 1.0f)) {
-      throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *a));
-    }
+  const std::optional<std::string> alpha_text = args.value("--alpha");
+  const float alpha = alpha_text ? parse_number("--alpha", *alpha_text) : 0.5f;
+  if (!(alpha >= 0.0f && alpha <= 1.0f)) {
+    throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *alpha_text));
   }
   if (!fs::is_directory(out_dir)) {
     throw Error(fmt::format("segment: output directory {} does not exist", out_dir.string()));
