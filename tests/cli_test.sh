@@ -36,6 +36,14 @@ print(f"ok: vkseg run matches PyTorch: max error {err:.2e} of std, argmax agreem
 assert err <= 1e-3 and agree >= 0.9999
 PY
 
+# A link planted at the temporary name writers once used is not written through.
+echo precious >"$work/victim"
+ln -s "$work/victim" "$work/planted.npy.tmp"
+"$vkseg" run "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/planted.npy" \
+  >/dev/null
+[ "$(cat "$work/victim")" = precious ] || fail "an output was written through a planted symlink"
+[ -f "$work/planted.npy" ] && [ ! -L "$work/planted.npy" ] || fail "the output was not written"
+
 # Outputs are never overwritten without --force, and stay intact.
 before=$(md5sum <"$work/out.npy")
 expect_error "exists; pass --force" "$vkseg" run "$work/fcn16s.vkseg" \

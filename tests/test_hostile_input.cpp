@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "checkpoint_fixtures.hpp"
 #include "harness.hpp"
 #include "io/checkpoint.hpp"
+#include "io/file_io.hpp"
 #include "io/json.hpp"
+#include "io/npy.hpp"
 #include "io/pickle.hpp"
 #include "io/printable.hpp"
 #include "io/safetensors.hpp"
@@ -18,6 +22,7 @@
 namespace vkseg::test {
 namespace {
 
+namespace fs = std::filesystem;
 using namespace std::string_literals;  // the inputs hold NUL bytes
 
 std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
@@ -93,6 +98,51 @@ TEST(JsonNesting, CountsBracketsOutsideStringsOnly) {
   EXPECT_ERROR(io::parse_json("[1e400]", "test"), "a number out of range");
   EXPECT_ERROR(io::parse_json(R"({"a":{"x":1,"y":{},"x":2}})", "test"), "names 'x' twice");
   EXPECT_EQ(io::parse_json(R"({"x":{"x":1},"y":{"x":2}})", "test")["y"]["x"], 2);
+}
+
+// --- 5: outputs go through a temporary file created exclusively, never through a planted link
+
+std::string contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(HostileInput, TemporaryFilesNeverFollowSymlinks) {
+  const fs::path dir = temp_dir();
+  const fs::path victim = dir / "victim";
+  std::ofstream(victim) << "precious";
+  // The fixed name every writer used, and names a writer with a guessable scheme might use.
+  const std::string output = (dir / "o.npy").string();
+  for (const std::string& planted : {output + ".tmp", output + ".0.tmp", output + ".1.tmp"}) {
+    fs::create_symlink(victim, planted);
+  }
+  const std::vector<float> values{1.0f, 2.0f, 3.0f};
+  io::write_npy(output, {3}, values.data());
+  EXPECT_EQ(contents(victim), "precious");
+  EXPECT_EQ(io::read_npy(output).values, values);
+  EXPECT_TRUE(fs::is_symlink(output + ".tmp"));  // left alone, not replaced or removed
+  // Whatever name is chosen, a link planted there is refused, dangling or not.
+  const fs::path absent = dir / "absent";
+  fs::create_symlink(absent, dir / "dangling");
+  for (const fs::path& name : {dir / "o.npy.tmp", dir / "dangling"}) {
+    EXPECT_ERROR(io::create_new_file(name.string()), "File exists");
+  }
+  EXPECT_EQ(contents(victim), "precious");
+  EXPECT_FALSE(fs::exists(absent));
+  // An output that is itself a link is replaced by the new file; its target is not written.
+  const std::string linked = (dir / "linked.npy").string();
+  fs::create_symlink(victim, linked);
+  io::write_npy(linked, {3}, values.data());
+  EXPECT_FALSE(fs::is_symlink(linked));
+  EXPECT_EQ(contents(victim), "precious");
+  // A failed rename (onto a directory) leaves no temporary file behind.
+  fs::create_directory(dir / "taken.npy");
+  EXPECT_ERROR(io::write_npy((dir / "taken.npy").string(), {3}, values.data()), "cannot rename");
+  size_t temporary_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    temporary_files += entry.path().extension() == ".tmp" && !fs::is_symlink(entry.symlink_status());
+  }
+  EXPECT_EQ(temporary_files, 0u);
 }
 
 // --- 11: terminal control characters from files are escaped in messages
