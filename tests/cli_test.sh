@@ -121,6 +121,21 @@ before=$(md5sum <"$work/rgb_37x53_mask.png")
 expect_error "exists; pass --force" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
   -o "$work"
 [ "$(md5sum <"$work/rgb_37x53_mask.png")" = "$before" ] || fail "an existing mask was changed"
+# Two inputs that would write the same mask are refused before anything is written, naming both,
+# and so is an output that is one of the inputs (even with --force).
+mkdir -p "$work/same/a" "$work/same/b" "$work/same/out"
+cp "$images/rgb_37x53.png" "$work/same/a/x.png"
+cp "$images/grey_41x29.png" "$work/same/b/x.jpg"
+expect_error "^vkseg: error: segment: $work/same/a/x.png and $work/same/b/x.jpg would both write $work/same/out/x_mask.png; rename one" \
+  "$vkseg" segment "$work/fcn16s.vkseg" "$work/same/a/x.png" "$work/same/b/x.jpg" -o "$work/same/out"
+[ -z "$(ls -A "$work/same/out")" ] || fail "a refused segment run wrote $(ls "$work/same/out")"
+cp "$images/rgb_37x53.png" "$work/same/a/x_mask.png"
+before=$(md5sum <"$work/same/a/x_mask.png")
+expect_error "segment: the output $work/same/a/x_mask.png is one of the inputs" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$work/same/a/x.png" "$work/same/a/x_mask.png" -o "$work/same/a" --force
+[ "$(md5sum <"$work/same/a/x_mask.png")" = "$before" ] || fail "an input image was overwritten"
+expect_error "run: the output $work/fcn16s.vkseg is one of the inputs" "$vkseg" run \
+  "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/fcn16s.vkseg" --force
 "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" -o "$work" --json --force \
   | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.readline()); assert j["width"] == 53 and abs(sum(c["share"] for c in j["classes"]) - 1) < 1e-9, j; print("ok: --json line")'
 expect_error "not a readable" "$vkseg" segment "$work/fcn16s.vkseg" "$images/not_an_image.png" \

@@ -1,8 +1,6 @@
 // `vkseg convert`: a PyTorch checkpoint (zip, legacy or safetensors) to a .vkseg model.
 #include <fmt/format.h>
 
-#include <filesystem>
-
 #include "args.hpp"
 #include "commands.hpp"
 #include "graph/fcn_builder.hpp"
@@ -21,9 +19,7 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   const std::string input = args.positional()[0];
   const auto output = args.value("-o") ? args.value("-o") : args.value("--output");
   if (!output) throw Error("convert: name the model file to write with -o MODEL");
-  if (std::filesystem::exists(*output) && !args.has("--force")) {
-    throw Error(fmt::format("convert: {} exists; pass --force to overwrite it", *output));
-  }
+  check_outputs("convert", {{*output, input}}, {input}, args.has("--force"));
   if (args.has("--bgr") && args.has("--rgb")) throw Error("convert: --bgr and --rgb conflict");
 
   graph::FcnOptions options;

@@ -54,16 +54,14 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   const std::vector<std::string> images(args.positional().begin() + 1, args.positional().end());
   // Every output name is decided and checked before any work, so nothing is half done.
   std::vector<std::pair<fs::path, fs::path>> outputs;
+  std::vector<PlannedOutput> planned;
   for (const std::string& image : images) {
     const std::string stem = fs::path(image).stem().string();
     outputs.push_back({out_dir / (stem + "_mask.png"), out_dir / (stem + "_overlay.png")});
-    for (const fs::path& p : {outputs.back().first, outputs.back().second}) {
-      if (p == outputs.back().second && !args.has("--overlay")) continue;
-      if (fs::exists(p) && !args.has("--force")) {
-        throw Error(fmt::format("segment: {} exists; pass --force to overwrite it", p.string()));
-      }
-    }
+    planned.push_back({outputs.back().first, image});
+    if (args.has("--overlay")) planned.push_back({outputs.back().second, image});
   }
+  check_outputs("segment", planned, args.positional(), args.has("--force"));
 
   const Model model = Model::load(args.positional()[0]);
   if (model.classes().size() > 256) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,19 @@ int cmd_bench(const std::vector<std::string>& args);
 inline void print_json_line(const nlohmann::ordered_json& line) {
   fmt::print("{}\n", line.dump(-1, ' ', /*ensure_ascii=*/true));
 }
+
+// A file a command will write, and the input it is made from (named in errors).
+struct PlannedOutput {
+  std::filesystem::path path;
+  std::string source;
+};
+
+// Checks every output before any work, so nothing is lost or half done: refuses two outputs of
+// one name (say a/x.png and b/x.png, both making x_mask.png), an output that is one of `inputs`
+// (the same file by any path; even with --force, since the input would be destroyed), and,
+// without `force`, an output that exists.
+void check_outputs(const std::string& command, const std::vector<PlannedOutput>& outputs,
+                   const std::vector<std::string>& inputs, bool force);
 
 // "HxW" (e.g. 512x512) as (height, width).
 std::pair<uint32_t, uint32_t> parse_size(const std::string& text);
