@@ -18,8 +18,8 @@ namespace vkseg::io {
 
 namespace {
 
-// 16 GiB of float32: far beyond FCN-VGG16 (134M parameters); stops stride-0 tensors from
-// expanding a small file into an impossible allocation.
+// 16 GiB of float32: far beyond FCN-VGG16 (134M parameters); bounds what many references to
+// one storage can add up to.
 constexpr uint64_t kMaxTotalElements = uint64_t(1) << 32;
 
 enum class Format { TorchZip, TorchLegacy, Safetensors };
@@ -83,17 +83,17 @@ class TensorList {
   uint64_t total_ = 0;
 };
 
-// Gathers a (possibly strided, offset, shared-storage) view into row-major floats.
-void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
-                  const std::string& name, std::vector<float>& out) {
-  if (out.empty()) return;
+// Checks, before anything is allocated for it, that a view of `count` elements lies inside its
+// storage and reads no element twice: a view that repeats elements (stride 0, an expand())
+// would turn a few bytes of file into up to 16 GiB of floats.
+void check_view(const TorchTensor& tensor, const std::string& name, uint64_t count) {
+  if (count == 0) return;
   if (tensor.storage_offset < 0) {
     throw Error(fmt::format("tensor '{}' has a negative storage offset", printable(name)));
   }
-  const size_t rank = tensor.sizes.size();
   // Highest element index the view touches must lie inside the storage.
   uint64_t last = uint64_t(tensor.storage_offset);
-  for (size_t d = 0; d < rank; ++d) {
+  for (size_t d = 0; d < tensor.sizes.size(); ++d) {
     uint64_t step;
     if (tensor.strides[d] < 0 ||
         __builtin_mul_overflow(uint64_t(tensor.sizes[d] - 1), uint64_t(tensor.strides[d]), &step) ||
@@ -105,6 +105,17 @@ void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
     throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage",
                             printable(name), last, tensor.storage.numel));
   }
+  if (count > uint64_t(tensor.storage.numel)) {
+    throw Error(fmt::format("tensor '{}' repeats elements: {} of them from a {}-element storage "
+                            "(expanded views are not supported)",
+                            printable(name), count, tensor.storage.numel));
+  }
+}
+
+// Gathers a checked (possibly strided, offset, shared-storage) view into row-major floats.
+void gather_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
+                 std::vector<float>& out) {
+  const size_t rank = tensor.sizes.size();
   const DType dtype = tensor.storage.dtype;
   const size_t element_size = dtype_size(dtype);
   std::vector<int64_t> index(rank, 0);  // odometer over the view, last dimension fastest
@@ -142,10 +153,11 @@ std::vector<NamedTensor> read_torch_tensors(const TorchFile& file) {
       throw Error(fmt::format("state dict entry '{}' is a {}, not a tensor", printable(name->text),
                               kind_name(*value)));
     }
-    const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
     const uint64_t count = element_count(tensor->sizes, name->text);
+    check_view(*tensor, name->text, count);
+    const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
     std::vector<float>& values = list.add(name->text, tensor->sizes, tensor->storage.dtype, count);
-    convert_view(*tensor, storage, name->text, values);
+    gather_view(*tensor, storage, values);
   }
   return list.take();
 }
