@@ -144,6 +144,15 @@ expect_error "^vkseg: error: $images/empty.png: not a readable" "$vkseg" segment
   "$work/fcn16s.vkseg" "$images/empty.png" -o "$work" --force
 expect_error "^vkseg: error: $images/truncated.png: cannot decode the image" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/truncated.png" -o "$work" --force
+# Half a JPEG's scan data was segmented (grey where the data ended) with exit status 0.
+/usr/bin/python3 - "$images/smooth_37x53.jpg" "$work/half.jpg" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+scan = data.index(b"\xff\xda")
+open(sys.argv[2], "wb").write(data[:scan + (len(data) - scan) // 2])
+PY
+expect_error "^vkseg: error: $work/half.jpg: not a readable JPEG (Premature end of JPEG file)$" \
+  "$vkseg" segment "$work/fcn16s.vkseg" "$work/half.jpg" -o "$work" --force
 expect_error "^vkseg: error: $images/zero_width.png: the image has no pixels$" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/zero_width.png" -o "$work" --force
 expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <png.h>
 #include <stb/stb_image.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>  // before jpeglib.h, which needs FILE and size_t
 #include <jpeglib.h>
+#include <jerror.h>  // after jpeglib.h, whose types it needs
 #include <limits>
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +26,8 @@ namespace {
 
 void check_size(uint64_t width, uint64_t height) {
   if (width == 0 || height == 0) throw Error("the image has no pixels");
-  if (width * height > max_image_pixels()) {
+  uint64_t pixels;
+  if (__builtin_mul_overflow(width, height, &pixels) || pixels > max_image_pixels()) {
     throw Error(fmt::format("{}x{} pixels exceed the limit of {} (set VKSEG_MAX_IMAGE_PIXELS to "
                             "raise it)", width, height, max_image_pixels()));
   }
@@ -40,13 +43,25 @@ struct JpegErrors {
   char message[JMSG_LENGTH_MAX];
 };
 
-void on_jpeg_error(j_common_ptr jpeg) {
+[[noreturn]] void on_jpeg_error(j_common_ptr jpeg) {
   auto* errors = reinterpret_cast<JpegErrors*>(jpeg->err);
   (*jpeg->err->format_message)(jpeg, errors->message);
   std::longjmp(errors->jump, 1);
 }
 
-void on_jpeg_message(j_common_ptr) {}  // warnings (e.g. extraneous bytes) are not errors
+// libjpeg only warns where data is missing or corrupt, and decodes on (grey where data ended):
+// those warnings are errors here. Others (extraneous bytes, an unknown JFIF revision) are not.
+void on_jpeg_message(j_common_ptr jpeg, int level) {
+  if (level >= 0) return;  // trace messages
+  switch (jpeg->err->msg_code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_MUST_RESYNC:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE: on_jpeg_error(jpeg);
+    default: return;
+  }
+}
 
 // Decodes into `image` (outside this function, so that it is not a local variable that the
 // longjmp leaves indeterminate); returns libjpeg's message on failure, empty on success. Sizes
@@ -56,7 +71,7 @@ std::string decode_jpeg(const std::vector<uint8_t>& bytes, Image& image) {
   JpegErrors errors{};
   jpeg.err = jpeg_std_error(&errors.manager);
   errors.manager.error_exit = on_jpeg_error;
-  errors.manager.output_message = on_jpeg_message;
+  errors.manager.emit_message = on_jpeg_message;
   if (setjmp(errors.jump)) {
     jpeg_destroy_decompress(&jpeg);
     return errors.message;
@@ -164,6 +179,45 @@ void check_png_chunks(FILE* file) {
   }
 }
 
+// A BMP's header, checked before stb sees it. Its width and height are signed: a negative height
+// means top-down rows (valid and common; INT_MIN has no magnitude), a negative width is nothing
+// (stb would report it as huge). And stb reads pixel data missing from a short file as zeros,
+// so the file must hold every row the header promises.
+void check_bmp(const uint8_t* header, uint64_t file_bytes) {
+  const auto le16 = [&](int at) { return uint32_t(header[at]) | uint32_t(header[at + 1]) << 8; };
+  const auto le32 = [&](int at) { return le16(at) | le16(at + 2) << 16; };
+  int64_t width, height;
+  uint32_t bits, compression = 0;
+  if (le32(14) == 12) {  // OS/2 BITMAPCOREHEADER: unsigned 16-bit sizes
+    width = le16(18), height = le16(20), bits = le16(24);
+  } else if (le32(14) >= 40) {  // BITMAPINFOHEADER and its successors
+    width = int32_t(le32(18)), height = int32_t(le32(22)), bits = le16(28);
+    compression = le32(30);
+  } else {
+    return;  // stb refuses it
+  }
+  if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min()) {
+    throw Error(fmt::format("a BMP of {}x{} pixels is not an image", width, height));
+  }
+  const uint64_t rows = uint64_t(height < 0 ? -height : height);
+  check_size(uint64_t(width), rows);
+  // Rows of uncompressed and bit-field pixels are padded to 4 bytes. Other encodings (RLE,
+  // embedded JPEG or PNG) and bit depths are refused by stb.
+  const bool supported_bits = bits == 1 || bits == 4 || bits == 8 || bits == 16 || bits == 24 ||
+                              bits == 32;
+  if ((compression != 0 && compression != 3) || !supported_bits) return;
+  const uint64_t row_bytes = (uint64_t(width) * bits + 31) / 32 * 4;
+  uint64_t end;
+  const bool overflow = __builtin_mul_overflow(row_bytes, rows, &end) ||
+                        __builtin_add_overflow(end, uint64_t(le32(10)), &end);
+  if (overflow || end > file_bytes) {
+    throw Error(fmt::format("the BMP is truncated: its {}x{} pixels of {} bits end at byte {}, "
+                            "the file has {}",
+                            width, rows, bits, overflow ? "2^64 or later" : std::to_string(end),
+                            file_bytes));
+  }
+}
+
 }  // namespace
 
 uint64_t max_image_pixels() {
@@ -183,7 +237,7 @@ Image read_image(const std::string& path) {
     if (!file) throw Error("cannot open the file");
     // A PNG's size is checked from its IHDR first: stb refuses very large PNGs itself, but with
     // only "unknown image type" to say.
-    uint8_t header[26] = {};
+    uint8_t header[34] = {};  // a BMP's info header up to its compression field
     const size_t header_bytes = std::fread(header, 1, sizeof header, file.get());
     if (header_bytes >= 24 && png_sig_cmp(header, 0, 8) == 0 && std::memcmp(header + 12, "IHDR", 4) == 0) {
       auto be32 = [&](int at) {
@@ -200,20 +254,10 @@ Image read_image(const std::string& path) {
       if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", printable(failure)));
       return image;
     }
-    // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
-    // INT_MIN) and reports a negative width as a huge one. Negative heights (top-down rows) are
-    // valid.
-    if (header_bytes >= 26 && header[0] == 'B' && header[1] == 'M' &&
-        (header[14] | header[15] << 8 | header[16] << 16 | uint32_t(header[17]) << 24) >= 40) {
-      auto le32 = [&](int at) {
-        return int32_t(uint32_t(header[at]) | uint32_t(header[at + 1]) << 8 |
-                       uint32_t(header[at + 2]) << 16 | uint32_t(header[at + 3]) << 24);
-      };
-      const int32_t width = le32(18), height = le32(22);
-      if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min()) {
-        throw Error(fmt::format("a BMP of {}x{} pixels is not an image", width, height));
-      }
-      check_size(uint32_t(width), uint32_t(height < 0 ? -height : height));
+    if (header_bytes == sizeof header && header[0] == 'B' && header[1] == 'M') {
+      struct stat file_status;
+      if (::fstat(fileno(file.get()), &file_status) != 0) throw Error("cannot get the file size");
+      check_bmp(header, uint64_t(file_status.st_size));
     }
     std::rewind(file.get());
     int width = 0, height = 0, channels = 0;
@@ -221,7 +265,8 @@ Image read_image(const std::string& path) {
     if (!stbi_info_from_file(file.get(), &width, &height, &channels)) {
       throw Error(fmt::format("not a readable PNG, JPEG or BMP image ({})", stbi_failure_reason()));
     }
-    check_size(uint64_t(width), uint64_t(height));
+    // stbi_info gives a top-down BMP's height as negative (stbi_load makes it positive).
+    check_size(uint64_t(std::max(width, 0)), uint64_t(std::abs(int64_t(height))));
     Image image;
     uint8_t* pixels = stbi_load_from_file(file.get(), &width, &height, &channels, 3);
     if (!pixels) throw Error(fmt::format("cannot decode the image ({})", stbi_failure_reason()));
