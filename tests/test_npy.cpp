@@ -72,6 +72,19 @@ TEST(Npy, ReadsTheHeaderFormsNumpyWrites) {
             (std::vector<int64_t>{3, 0}));
 }
 
+// The header was matched with std::regex, whose executor recurses once per character: a
+// 60000-character shape (a version 1.0 header holds up to 65535) overflowed the stack.
+TEST(HostileInput, LongNpyHeaderIsParsedWithoutRecursion) {
+  std::string ones;
+  for (int i = 0; i < 20000; ++i) ones += "1, ";
+  const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + ones + "), }";
+  ASSERT_LT(header.size(), 65536u);
+  EXPECT_EQ(shape_of(header, 4), std::vector<int64_t>(20000, 1));
+  EXPECT_NPY_ERROR("{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::string(60000, '7') +
+                       ",), }",
+                   0, "npy shape has a dimension of 777");
+}
+
 TEST(HostileInput, MalformedNumbersAreRefused) {
   const std::string begin = "{'descr': '<f4', 'fortran_order': False, 'shape': ";
   // Read as (2, 3) and accepted before, since the regex took the digits and dropped the sign.
