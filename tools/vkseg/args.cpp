@@ -57,18 +57,23 @@ std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, 
   return uint32_t(*v);
 }
 
-ContextOptions context_options(const Args& args) {
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  options.cache_dir = default_cache_dir();
-  options.autotune = true;
-  return options;
-}
-
 float parse_number(const std::string& option, const std::string& text) {
   const std::optional<float> value = io::parse_decimal<float>(text);
   if (!value) throw Error(fmt::format("{}: '{}' is not a finite number", option, text));
   return *value;
+}
+
+std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
+  const std::string_view view = text;
+  const size_t x = view.find('x');
+  const auto number = [&](std::string_view part) {
+    const std::optional<uint32_t> value = io::parse_decimal<uint32_t>(part);
+    if (x == std::string_view::npos || !value || *value == 0 || *value > 99999) {
+      throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
+    }
+    return *value;
+  };
+  return {number(view.substr(0, x)), number(view.substr(x + 1))};
 }
 
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {

@@ -9,19 +9,6 @@
 
 namespace vkseg::cli {
 
-std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
-  const size_t x = text.find('x');
-  auto number = [&](const std::string& part) {
-    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(part) == 0) {
-      throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
-    }
-    return uint32_t(std::stoul(part));
-  };
-  if (x == std::string::npos) throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
-  return {number(text.substr(0, x)), number(text.substr(x + 1))};
-}
-
 namespace {
 
 std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "args.hpp"
+#include "vkseg/context.hpp"
+
 namespace vkseg::cli {
 
 // Each command takes the arguments after its name and returns the process exit status.
@@ -38,7 +41,7 @@ struct PlannedOutput {
 void check_outputs(const std::string& command, const std::vector<PlannedOutput>& outputs,
                    const std::vector<std::string>& inputs, bool force);
 
-// "HxW" (e.g. 512x512) as (height, width).
-std::pair<uint32_t, uint32_t> parse_size(const std::string& text);
+// The device from --device, and the on-disk pipeline cache every command shares.
+ContextOptions context_options(const Args& args);
 
 }  // namespace vkseg::cli
