@@ -9,6 +9,7 @@
 
 #include "checkpoint_fixtures.hpp"
 #include "graph/model_data.hpp"
+#include "harness.hpp"
 #include "io/image.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
@@ -20,18 +21,6 @@ namespace {
 using namespace std::string_literals;  // the inputs hold NUL bytes
 
 std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
-
-// The message of the Error `body` throws; fails the test if it throws nothing.
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "the input was accepted";
-  return {};
-}
 
 // fuzz_safetensors: nlohmann::json reports a number beyond double's range as out_of_range, not
 // parse_error, and it escaped the reader as a foreign exception.

@@ -27,24 +27,6 @@ using namespace std::string_literals;  // the inputs hold NUL bytes
 
 std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
 
-// The message of the Error `body` throws, checked to be one line of printable text; fails the
-// test if it throws nothing.
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const char c : message) {
-      EXPECT_FALSE(uint8_t(c) < 0x20 || uint8_t(c) == 0x7f)
-          << "raw control byte " << int(c) << " in: " << io::printable(message);
-    }
-    return message;
-  }
-  ADD_FAILURE() << "the input was accepted";
-  return {};
-}
-
 #define EXPECT_ERROR(body, fragment) \
   EXPECT_NE(error_of([&] { body; }).find(fragment), std::string::npos) << error_of([&] { body; })
 
