@@ -142,7 +142,7 @@ expect_error "not a readable" "$vkseg" segment "$work/fcn16s.vkseg" "$images/not
   -o "$work" --force
 expect_error "^vkseg: error: $images/empty.png: not a readable" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/empty.png" -o "$work" --force
-expect_error "^vkseg: error: $images/truncated.png: cannot decode the image" "$vkseg" segment \
+expect_error "^vkseg: error: $images/truncated.png: the PNG is truncated" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/truncated.png" -o "$work" --force
 # Half a JPEG's scan data was segmented (grey where the data ended) with exit status 0.
 /usr/bin/python3 - "$images/smooth_37x53.jpg" "$work/half.jpg" <<'PY'

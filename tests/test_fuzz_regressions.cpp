@@ -56,6 +56,18 @@ TEST(FuzzRegressions, PngWithAnEmptyFirstIdat) {
             std::string::npos);
 }
 
+// fuzz_image (out of memory under -malloc_limit_mb=512): stb_image 2.27 grows its image-data
+// buffer to an IDAT chunk's declared length before reading it, here 1 GiB from a 50-byte file.
+TEST(FuzzRegressions, PngChunkLongerThanTheFile) {
+  const std::string path = (temp_dir() / "long_idat.png").string();
+  const std::string crc = "\0\0\0\0"s;
+  write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x19\0\0\0\x11\x08\x02\0\0\0"s +
+                             crc + "\x40\0\0\0IDAT"s + "\x78\x9c\x01\0\0"s + crc));
+  EXPECT_NE(error_of([&] { io::read_image(path); })
+                .find("the PNG is truncated: its IDAT chunk at byte 33 holds 1073741824 bytes"),
+            std::string::npos);
+}
+
 // fuzz_image (UBSan): entropy-coded data that stb_image 2.27 decoded into a symbol index of -66,
 // read from outside its Huffman table. JPEGs now go to libjpeg-turbo; under the sanitizers
 // (scripts/sanitize.sh) this must decode or be refused without a report.

@@ -161,21 +161,35 @@ void write_png(const std::string& path, uint32_t width, uint32_t height, int col
   });
 }
 
-// stb_image 2.27 copies an IDAT chunk into its data buffer with memcpy, which is still null
-// before the first non-empty chunk: an empty first IDAT is undefined behaviour there. Walks the
-// chunk headers up to the first image data and refuses that case.
-void check_png_chunks(FILE* file) {
+// stb_image 2.27 trusts a PNG's chunk lengths: it grows its image-data buffer to an IDAT chunk's
+// length before reading the chunk (2 GiB from a few bytes of file: fuzz_image, under a memory
+// limit), and copies an empty first IDAT from a still-null buffer (undefined behaviour). Walks
+// every chunk header and refuses a chunk that runs past the end of the file, an empty first
+// IDAT, and a file that ends before its IEND chunk.
+void check_png_chunks(FILE* file, uint64_t file_bytes) {
   uint8_t chunk[8];
-  long at = 8;  // after the signature
-  while (std::fseek(file, at, SEEK_SET) == 0 && std::fread(chunk, 1, 8, file) == 8) {
+  bool seen_data = false;
+  for (uint64_t at = 8;;) {  // after the signature
+    if (file_bytes - at < 12 || std::fseek(file, long(at), SEEK_SET) != 0 ||
+        std::fread(chunk, 1, 8, file) != 8) {
+      throw Error("the PNG is truncated: it ends before its IEND chunk");
+    }
     const uint32_t length = uint32_t(chunk[0]) << 24 | uint32_t(chunk[1]) << 16 |
                             uint32_t(chunk[2]) << 8 | chunk[3];
-    if (std::memcmp(chunk + 4, "IDAT", 4) == 0) {
-      if (length == 0) throw Error("not a readable PNG: its first IDAT chunk is empty");
-      return;
+    const std::string_view type(reinterpret_cast<const char*>(chunk + 4), 4);
+    if (length > file_bytes - at - 12) {  // length, type, data, CRC
+      throw Error(fmt::format("the PNG is truncated: its {} chunk at byte {} holds {} bytes, "
+                              "past the end of the {}-byte file",
+                              printable(type), at, length, file_bytes));
     }
-    if (std::memcmp(chunk + 4, "IEND", 4) == 0 || length > 0x7fffffffu) return;
-    at += 12 + long(length);  // length, type, data, CRC
+    if (type == "IDAT") {
+      if (!seen_data && length == 0) {
+        throw Error("not a readable PNG: its first IDAT chunk is empty");
+      }
+      seen_data = true;
+    }
+    if (type == "IEND") return;
+    at += 12 + uint64_t(length);
   }
 }
 
@@ -237,6 +251,9 @@ Image read_image(const std::string& path) {
     if (!file) throw Error("cannot open the file");
     // A PNG's size is checked from its IHDR first: stb refuses very large PNGs itself, but with
     // only "unknown image type" to say.
+    struct stat file_status;
+    if (::fstat(fileno(file.get()), &file_status) != 0) throw Error("cannot get the file size");
+    const uint64_t file_bytes = uint64_t(file_status.st_size);
     uint8_t header[34] = {};  // a BMP's info header up to its compression field
     const size_t header_bytes = std::fread(header, 1, sizeof header, file.get());
     if (header_bytes >= 24 && png_sig_cmp(header, 0, 8) == 0 && std::memcmp(header + 12, "IHDR", 4) == 0) {
@@ -245,7 +262,7 @@ Image read_image(const std::string& path) {
                uint32_t(header[at + 2]) << 8 | header[at + 3];
       };
       check_size(be32(16), be32(20));
-      check_png_chunks(file.get());
+      check_png_chunks(file.get(), file_bytes);
     }
     // Whatever starts with 0xff goes to libjpeg: stb would take "ff+ d8" (fill bytes) as JPEG.
     if (header_bytes >= 1 && header[0] == 0xff) {
@@ -255,9 +272,7 @@ Image read_image(const std::string& path) {
       return image;
     }
     if (header_bytes == sizeof header && header[0] == 'B' && header[1] == 'M') {
-      struct stat file_status;
-      if (::fstat(fileno(file.get()), &file_status) != 0) throw Error("cannot get the file size");
-      check_bmp(header, uint64_t(file_status.st_size));
+      check_bmp(header, file_bytes);
     }
     std::rewind(file.get());
     int width = 0, height = 0, channels = 0;
