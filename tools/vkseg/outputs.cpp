@@ -29,8 +29,7 @@ void check_outputs(const std::string& command, const std::vector<PlannedOutput>&
     struct stat s;
     if (::stat(output.path.c_str(), &s) != 0) continue;  // nothing there yet
     if (input_files.count({s.st_dev, s.st_ino})) {
-      throw Error(fmt::format("{}: the output {} is one of the inputs; writing it would destroy "
-                              "it",
+      throw Error(fmt::format("{}: the output {} is one of the inputs; it would be replaced",
                               command, output.path.string()));
     }
     if (!force) {
