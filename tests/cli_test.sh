@@ -36,6 +36,14 @@ print(f"ok: vkseg run matches PyTorch: max error {err:.2e} of std, argmax agreem
 assert err <= 1e-3 and agree >= 0.9999
 PY
 
+# A link planted at the temporary name writers once used is not written through.
+echo precious >"$work/victim"
+ln -s "$work/victim" "$work/planted.npy.tmp"
+"$vkseg" run "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/planted.npy" \
+  >/dev/null
+[ "$(cat "$work/victim")" = precious ] || fail "an output was written through a planted symlink"
+[ -f "$work/planted.npy" ] && [ ! -L "$work/planted.npy" ] || fail "the output was not written"
+
 # Outputs are never overwritten without --force, and stay intact.
 before=$(md5sum <"$work/out.npy")
 expect_error "exists; pass --force" "$vkseg" run "$work/fcn16s.vkseg" \
@@ -67,6 +75,7 @@ f32 = lambda shape, begin, end: {"dtype": "F32", "shape": shape, "data_offsets":
 safetensors("overlap", {"a": f32([2], 0, 8), "b": f32([2], 4, 12)}, 12)
 safetensors("beyond", {"a": f32([4], 0, 16)}, 8)
 safetensors("overflow", {"a": f32([2**32, 2**32, 2**32], 0, 0)}, 0)
+safetensors("escapes", {"a\x1b[2J\nb": f32([1], 4, 8)}, 8)  # a name that clears the screen
 PY
 expect_error "^vkseg: error: $work/overlap.safetensors: tensor 'b' overlaps tensor 'a'$" "$vkseg" \
   convert "$work/overlap.safetensors" -o "$work/x.vkseg"
@@ -74,6 +83,9 @@ expect_error "^vkseg: error: $work/beyond.safetensors: tensor 'a': data_offsets 
   "$vkseg" convert "$work/beyond.safetensors" -o "$work/x.vkseg"
 expect_error "^vkseg: error: $work/overflow.safetensors: tensor 'a': shape too large$" "$vkseg" \
   convert "$work/overflow.safetensors" -o "$work/x.vkseg"
+expect_error "^vkseg: error: $work/escapes.safetensors: 4 unused bytes before tensor 'a\\\\x1b\\[2J\\\\nb'$" \
+  "$vkseg" convert "$work/escapes.safetensors" -o "$work/x.vkseg"
+! grep -q $'\x1b' "$work/stderr" || fail "a control character from a file reached the terminal"
 expect_error "fits no convolution" "$vkseg" convert "$fixtures/checkpoints/state_dict_zip.pt" \
   -o "$work/odd.vkseg"
 expect_error "requested --arch fcn32s" "$vkseg" convert "$fixtures/fcn/fcn8s_blocks.pth" \
@@ -109,20 +121,52 @@ before=$(md5sum <"$work/rgb_37x53_mask.png")
 expect_error "exists; pass --force" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
   -o "$work"
 [ "$(md5sum <"$work/rgb_37x53_mask.png")" = "$before" ] || fail "an existing mask was changed"
+# Two inputs that would write the same mask are refused before anything is written, naming both,
+# and so is an output that is one of the inputs (even with --force).
+mkdir -p "$work/same/a" "$work/same/b" "$work/same/out"
+cp "$images/rgb_37x53.png" "$work/same/a/x.png"
+cp "$images/grey_41x29.png" "$work/same/b/x.jpg"
+expect_error "^vkseg: error: segment: $work/same/a/x.png and $work/same/b/x.jpg would both write $work/same/out/x_mask.png; rename one" \
+  "$vkseg" segment "$work/fcn16s.vkseg" "$work/same/a/x.png" "$work/same/b/x.jpg" -o "$work/same/out"
+[ -z "$(ls -A "$work/same/out")" ] || fail "a refused segment run wrote $(ls "$work/same/out")"
+cp "$images/rgb_37x53.png" "$work/same/a/x_mask.png"
+before=$(md5sum <"$work/same/a/x_mask.png")
+expect_error "segment: the output $work/same/a/x_mask.png is one of the inputs" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$work/same/a/x.png" "$work/same/a/x_mask.png" -o "$work/same/a" --force
+[ "$(md5sum <"$work/same/a/x_mask.png")" = "$before" ] || fail "an input image was overwritten"
+expect_error "run: the output $work/fcn16s.vkseg is one of the inputs" "$vkseg" run \
+  "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/fcn16s.vkseg" --force
 "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" -o "$work" --json --force \
   | /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.readline()); assert j["width"] == 53 and abs(sum(c["share"] for c in j["classes"]) - 1) < 1e-9, j; print("ok: --json line")'
 expect_error "not a readable" "$vkseg" segment "$work/fcn16s.vkseg" "$images/not_an_image.png" \
   -o "$work" --force
 expect_error "^vkseg: error: $images/empty.png: not a readable" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/empty.png" -o "$work" --force
-expect_error "^vkseg: error: $images/truncated.png: cannot decode the image" "$vkseg" segment \
+expect_error "^vkseg: error: $images/truncated.png: the PNG is truncated" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/truncated.png" -o "$work" --force
+# Half a JPEG's scan data was segmented (grey where the data ended) with exit status 0.
+/usr/bin/python3 - "$images/smooth_37x53.jpg" "$work/half.jpg" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+scan = data.index(b"\xff\xda")
+open(sys.argv[2], "wb").write(data[:scan + (len(data) - scan) // 2])
+PY
+expect_error "^vkseg: error: $work/half.jpg: not a readable JPEG (Premature end of JPEG file)$" \
+  "$vkseg" segment "$work/fcn16s.vkseg" "$work/half.jpg" -o "$work" --force
 expect_error "^vkseg: error: $images/zero_width.png: the image has no pixels$" "$vkseg" segment \
   "$work/fcn16s.vkseg" "$images/zero_width.png" -o "$work" --force
 expect_error "exceed the limit" "$vkseg" segment "$work/fcn16s.vkseg" \
   "$images/huge_100000x100000.png" -o "$work" --force
 expect_error "--alpha must be" "$vkseg" segment "$work/fcn16s.vkseg" "$images/rgb_37x53.png" \
   -o "$work" --force --alpha 2
+# Numbers are plain decimal, whole, in range and of the right sign; strtof took hex floats and
+# strtoull leading spaces, and strtoul read -18446744073709551615 as 1.
+expect_error "--alpha: '0x1p-1' is not a finite number" "$vkseg" segment "$work/fcn16s.vkseg" \
+  "$images/rgb_37x53.png" -o "$work" --force --alpha 0x1p-1
+expect_error "--batch must be an integer from 1 to 4096, not ' 2'" "$vkseg" info \
+  "$work/fcn16s.vkseg" --batch " 2"
+expect_error "VKSEG_DEVICE='-18446744073709551615' is not a device index" env \
+  VKSEG_DEVICE=-18446744073709551615 "$vkseg" info "$work/fcn16s.vkseg"
 # fp16 precision: nearly the fp32 masks, and bench says which precision it measured.
 if "$vkseg" devices --json | grep -q '"fp16_storage": true'; then
   mkdir -p "$work/fp16"

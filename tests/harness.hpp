@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "io/printable.hpp"
 #include "ops/activation.hpp"
 #include "ops/tensor.hpp"
 #include "vk/buffer.hpp"
 #include "vk/recorder.hpp"
 #include "vkseg/context.hpp"
+#include "vkseg/error.hpp"
 
 namespace vkseg {
 // How gtest (and so ctest's test list) prints a precision parameter.
@@ -38,6 +40,24 @@ std::vector<std::string> take_validation_messages();
 // ends: tests never share a path (ctest runs them as separate processes, several at once), and
 // never touch the user's home or cache.
 const std::filesystem::path& temp_dir();
+
+// The message of the vkseg::Error `body` throws, checked to be one line of printable text (no
+// control character from a file reaches a terminal); fails the test if nothing is thrown.
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const char c : message) {
+      EXPECT_FALSE(uint8_t(c) < 0x20 || uint8_t(c) == 0x7f)
+          << "raw control byte " << int(c) << " in: " << io::printable(message);
+    }
+    return message;
+  }
+  ADD_FAILURE() << "the input was accepted";
+  return {};
+}
 
 // Seeded per test (the test's full name), so a failure reproduces.
 std::mt19937& rng();

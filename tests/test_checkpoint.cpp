@@ -2,9 +2,11 @@
 // wrapper gives the tensors PyTorch reports; hostile, truncated and corrupted files, and files
 // built here with one defect each, are refused with a one-line vkseg::Error.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
 #include "checkpoint_fixtures.hpp"
@@ -121,21 +123,41 @@ uint32_t crc32(const std::string& data) {
   return ~crc;
 }
 
-// A zip archive of uncompressed records, as torch.save (>= 1.6) writes them.
-std::vector<uint8_t> zip_file(const std::vector<std::pair<std::string, std::string>>& records) {
+// One record of a zip archive: stored as it is unless said otherwise.
+struct ZipRecord {
+  std::string name;
+  std::string data;                   // the bytes in the archive
+  uint16_t method = 0;                // 0 stored, 8 deflated (`data` is then a deflate stream)
+  std::optional<std::string> inflated;  // what a deflated record inflates to (for its CRC)
+  std::optional<uint32_t> size;       // the inflated size declared, if not the true one
+  std::optional<uint32_t> crc;        // the CRC-32 declared, if not the true one
+  std::optional<uint32_t> compressed_size;  // the size in the archive declared, if not data's
+};
+
+// A deflate stream of one stored block: `raw` as it is, behind a 5-byte block header.
+std::string deflate_stored(const std::string& raw) {
+  return "\x01" + little_endian(raw.size(), 2) + little_endian(~raw.size() & 0xffff, 2) + raw;
+}
+
+// A zip archive of the records; all of them stored is what torch.save (>= 1.6) writes.
+std::vector<uint8_t> zip_file(const std::vector<ZipRecord>& records) {
   std::string local, central;
-  for (const auto& [name, data] : records) {
-    // version needed, flags, method (stored), time and date, CRC, sizes, name length, extra length
-    const std::string fields = little_endian(20, 2) + little_endian(0, 2) + little_endian(0, 2) +
-                               little_endian(0, 4) + little_endian(crc32(data), 4) +
-                               little_endian(data.size(), 4) + little_endian(data.size(), 4) +
-                               little_endian(name.size(), 2) + little_endian(0, 2);
+  for (const ZipRecord& record : records) {
+    const std::string& name = record.name;
+    const std::string& content = record.inflated.value_or(record.data);
+    // version needed, flags, method, time and date, CRC, sizes, name length, extra length
+    const std::string fields =
+        little_endian(20, 2) + little_endian(0, 2) + little_endian(record.method, 2) +
+        little_endian(0, 4) + little_endian(record.crc.value_or(crc32(content)), 4) +
+        little_endian(record.compressed_size.value_or(record.data.size()), 4) +
+        little_endian(record.size.value_or(content.size()), 4) +
+        little_endian(name.size(), 2) + little_endian(0, 2);
     // version made by, the fields, comment length, disk, internal and external attributes, and
     // where the local header is
     central += "PK\x01\x02" + little_endian(20, 2) + fields + little_endian(0, 2) +
                little_endian(0, 2) + little_endian(0, 2) + little_endian(0, 4) +
                little_endian(local.size(), 4) + name;
-    local += "PK\x03\x04" + fields + name + data;
+    local += "PK\x03\x04" + fields + name + record.data;
   }
   const std::string end = "PK\x05\x06" + little_endian(0, 4) + little_endian(records.size(), 2) +
                           little_endian(records.size(), 2) + little_endian(central.size(), 4) +
@@ -223,6 +245,63 @@ TEST(Checkpoint, RefusesStoragesThatDisagreeWithTheirReferences) {
                  "big-endian torch checkpoints are not supported");
   expect_refused(zip_file({{"a/data.pkl", pickle}, {"b/data.pkl", pickle}}),
                  "more than one <root>/data.pkl");
+}
+
+// The peak resident memory of this process so far (ctest runs every test in its own process).
+uint64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return uint64_t(usage.ru_maxrss) * 1024;
+}
+
+// Records that claim to inflate to far more than they hold are refused from their declared size,
+// and what inflates is read in chunks up to that size and never past it. Before, each of these
+// allocated its declared gigabyte first (and the pickle cap did not exist).
+TEST(HostileInput, DecompressionBombsAreRefusedFromTheirDeclaredSize) {
+  const uint64_t peak_before = peak_rss_bytes();
+  const std::string pickle = state_dict_pickle({TensorSpec{}}, false);
+  const std::string storage(24, '\0');
+  const std::string megabyte(1 << 20, '\0');  // 1 GiB / 1024: deflate could claim that ratio
+  constexpr uint32_t kGiB = 1u << 30;
+  expect_refused(zip_file({{"archive/data.pkl", megabyte, 8, std::nullopt, kGiB}}),
+                 "zip record 'archive/data.pkl' inflates to 1073741824 bytes, more than the "
+                 "67108864 a checkpoint's pickle can need");
+  expect_refused(zip_file({{"archive/data.pkl", pickle},
+                           {"archive/data/0", megabyte, 8, std::nullopt, kGiB}}),
+                 "storage '0' holds 1073741824 bytes, its 6 x float32 need 24");
+  // A storage the pickle says is 1 GiB, whose record agrees but holds no valid deflate stream.
+  const std::string big_pickle =
+      state_dict_pickle({{.storage_numel = kGiB / 4, .sizes = {2}, .strides = {1}}}, false);
+  expect_refused(zip_file({{"archive/data.pkl", big_pickle},
+                           {"archive/data/0", megabyte, 8, std::nullopt, kGiB}}),
+                 "cannot read zip record 'archive/data/0'");
+  // A view that repeats one element 2^30 times: 4 GiB of floats from a 4-byte storage.
+  expect_refused(zip_file({{"archive/data.pkl",
+                            state_dict_pickle({{.storage_numel = 1, .sizes = {kGiB}, .strides = {0}}},
+                                              false)},
+                           {"archive/data/0", std::string(4, '\0')}}),
+                 "tensor 'w' repeats elements: 1073741824 of them from a 1-element storage");
+  EXPECT_LT(peak_rss_bytes() - peak_before, uint64_t(128) << 20);
+
+  // A deflated pickle inflates to exactly its declared size, or it is refused.
+  const std::vector<ZipRecord> deflated{{"archive/data.pkl", deflate_stored(pickle), 8, pickle},
+                                        {"archive/data/0", deflate_stored(storage), 8, storage}};
+  ScratchDir scratch;
+  write_bytes(scratch.path() / "deflated.pt", zip_file(deflated));
+  EXPECT_EQ(io::read_checkpoint((scratch.path() / "deflated.pt").string()).tensors[0].values,
+            std::vector<float>(6, 0.0f));
+  expect_refused(zip_file({{"archive/data.pkl", deflate_stored(pickle + "junk"), 8,
+                            pickle + "junk", uint32_t(pickle.size())},
+                           {"archive/data/0", storage}}),
+                 "zip record 'archive/data.pkl': it inflates to more than its declared size");
+  // Reading to the end checks the CRC, which the exact-size read never reached.
+  expect_refused(zip_file({{"archive/data.pkl", pickle, 0, std::nullopt, std::nullopt, 1234},
+                           {"archive/data/0", storage}}),
+                 "cannot read zip record 'archive/data.pkl': CRC error");
+  // A stored record larger than the whole file (libzip's consistency check finds it).
+  expect_refused(zip_file({{"archive/data.pkl", pickle},
+                           {"archive/data/0", storage, 0, std::nullopt, kGiB, std::nullopt, kGiB}}),
+                 "not a readable zip archive");
 }
 
 TEST(Checkpoint, ReadsEveryFixtureExactly) {

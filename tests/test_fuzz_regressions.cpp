@@ -9,6 +9,7 @@
 
 #include "checkpoint_fixtures.hpp"
 #include "graph/model_data.hpp"
+#include "harness.hpp"
 #include "io/image.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
@@ -20,18 +21,6 @@ namespace {
 using namespace std::string_literals;  // the inputs hold NUL bytes
 
 std::vector<uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
-
-// The message of the Error `body` throws; fails the test if it throws nothing.
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "the input was accepted";
-  return {};
-}
 
 // fuzz_safetensors: nlohmann::json reports a number beyond double's range as out_of_range, not
 // parse_error, and it escaped the reader as a foreign exception.
@@ -64,6 +53,18 @@ TEST(FuzzRegressions, PngWithAnEmptyFirstIdat) {
   write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0"s +
                              crc + "\0\0\0\0IDAT"s + crc + "\0\0\0\0IEND"s + crc));
   EXPECT_NE(error_of([&] { io::read_image(path); }).find("first IDAT chunk is empty"),
+            std::string::npos);
+}
+
+// fuzz_image (out of memory under -malloc_limit_mb=512): stb_image 2.27 grows its image-data
+// buffer to an IDAT chunk's declared length before reading it, here 1 GiB from a 50-byte file.
+TEST(FuzzRegressions, PngChunkLongerThanTheFile) {
+  const std::string path = (temp_dir() / "long_idat.png").string();
+  const std::string crc = "\0\0\0\0"s;
+  write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x19\0\0\0\x11\x08\x02\0\0\0"s +
+                             crc + "\x40\0\0\0IDAT"s + "\x78\x9c\x01\0\0"s + crc));
+  EXPECT_NE(error_of([&] { io::read_image(path); })
+                .find("the PNG is truncated: its IDAT chunk at byte 33 holds 1073741824 bytes"),
             std::string::npos);
 }
 

@@ -1,8 +1,10 @@
 // Image reading (every layout a user may feed, broken files refused before any big allocation)
 // and PNG writing, against PIL's view of the same files (tests/fixtures/make_image_fixtures.py).
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <tuple>
 
@@ -84,7 +86,7 @@ std::string read_error(const std::string& path) {
 
 TEST(ImageIo, RefusesBrokenAndHostileFiles) {
   const std::pair<std::string, std::string> cases[] = {
-      {"truncated.png", "cannot decode the image"},
+      {"truncated.png", "the PNG is truncated"},
       {"not_an_image.png", "not a readable PNG, JPEG or BMP image"},
       {"empty.png", "not a readable PNG, JPEG or BMP image"},
       {"huge_100000x100000.png", "100000x100000 pixels exceed the limit"},
@@ -133,6 +135,67 @@ TEST(ImageIo, RefusesHugeBmpAndJpegHeaders) {
     }
     EXPECT_NE(read_error(path).find("is not an image"), std::string::npos) << read_error(path);
   }
+}
+
+// A BMP with a negative height stores its rows top-down: valid and common, and it was refused
+// with "53x18446744073709551579 pixels exceed the limit" (stbi_info's negative height, widened).
+TEST(HostileInput, TopDownBmpIsReadNotRefused) {
+  std::ifstream in(image_fixture("rgb_37x53.bmp"), std::ios::binary);
+  std::string bmp(std::istreambuf_iterator<char>(in), {});
+  const auto le32_at = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, bmp.data() + at, 4);
+    return v;
+  };
+  ASSERT_EQ(int32_t(le32_at(22)), 37);  // bottom-up as PIL writes it
+  const size_t offset = le32_at(10), row_bytes = (53 * 3 + 3) / 4 * 4;
+  ASSERT_EQ(bmp.size(), offset + 37 * row_bytes);
+  std::string top_down = bmp.substr(0, offset);
+  for (size_t row = 37; row-- > 0;) top_down += bmp.substr(offset + row * row_bytes, row_bytes);
+  const int32_t negative_height = -37;
+  std::memcpy(top_down.data() + 22, &negative_height, 4);
+  const std::string path = (temp_dir() / "top_down.bmp").string();
+  std::ofstream(path, std::ios::binary) << top_down;
+  const io::Image image = io::read_image(path);
+  EXPECT_EQ(image.width, 53u);
+  EXPECT_EQ(image.height, 37u);
+  EXPECT_EQ(image.rgb, npy_bytes("rgb_37x53.npy"));
+}
+
+// Decoders fill what a short file lacks (libjpeg with grey after a warning, stb's BMP reader
+// with zeros, silently): a file missing data is refused instead.
+TEST(HostileInput, TruncatedImagesAreRefused) {
+  const auto fixture_bytes = [](const std::string& name) {
+    std::ifstream in(image_fixture(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto write = [](const std::string& name, const std::string& bytes) {
+    const std::string path = (temp_dir() / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  };
+  // Half of the JPEG's entropy-coded data (after its start-of-scan marker), then the file ends,
+  // or an end-of-image marker follows.
+  const std::string jpeg = fixture_bytes("smooth_37x53.jpg");
+  const size_t scan = jpeg.find("\xff\xda");
+  ASSERT_NE(scan, std::string::npos);
+  const std::string half_jpeg = jpeg.substr(0, scan + (jpeg.size() - scan) / 2);
+  EXPECT_NE(read_error(write("half.jpg", half_jpeg)).find("Premature end of JPEG file"),
+            std::string::npos);
+  EXPECT_NE(read_error(write("ended.jpg", half_jpeg + "\xff\xd9")).find("not a readable JPEG"),
+            std::string::npos);
+  // The header (54 bytes) and a third of the 5920 bytes of rows.
+  const std::string bmp = fixture_bytes("rgb_37x53.bmp");
+  ASSERT_EQ(bmp.size(), 5974u);
+  EXPECT_NE(read_error(write("third.bmp", bmp.substr(0, 54 + 5920 / 3)))
+                .find("the BMP is truncated: its 53x37 pixels of 24 bits end at byte 5974, the "
+                      "file has 2027"),
+            std::string::npos);
+  const std::string png = fixture_bytes("rgb_37x53.png");
+  EXPECT_NE(read_error(write("half.png", png.substr(0, png.size() / 2))).find("the PNG is truncated"),
+            std::string::npos);
+  const std::string labels = fixture_bytes("labels_palette_17x25.png");
+  EXPECT_THROW(io::read_label_png(write("labels.png", labels.substr(0, labels.size() / 2))), Error);
 }
 
 // VKSEG_MAX_IMAGE_PIXELS sets the limit (here just below and at the 37x53 = 1961-pixel image).

@@ -1,4 +1,6 @@
 // The .vkseg loader refuses every inconsistent file with a one-line reason naming the file.
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -126,7 +128,8 @@ TEST(ModelFile, RefusesFilesThatAreNotModels) {
   EXPECT_CONTAINS(load_error_of(temp_path("missing.vkseg")), "no such file");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("format"); }), "not a vkseg model");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["format_version"] = "3"; }), "version '3'");
-  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["graph"] = "{nodes: "; }), "malformed");
+  EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["graph"] = "{nodes: "; }),
+                  "metadata 'graph' is not valid JSON");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata.erase("classes"); }), "classes");
   EXPECT_CONTAINS(load_error([](auto& f) { f.metadata["input_channels"] = "9"; }),
                   "input_channels");
@@ -142,6 +145,20 @@ TEST(ModelFile, RefusesFilesThatAreNotModels) {
   EXPECT_CONTAINS(load_error(with_preprocess("std", -1e300)), "'std' values must be finite floats");
   EXPECT_CONTAINS(load_error(with_preprocess("scale", 1e39)), "'scale' values must be finite floats");
   EXPECT_CONTAINS(load_error(with_preprocess("std", 0)), "std values must be non-zero");
+}
+
+// A graph, preprocessing or class list nested far deeper than any model needs is refused before
+// it is parsed; a copy or dump of the parsed value would recurse once per level.
+TEST(HostileInput, DeepNestingInModelMetadataIsRefused) {
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  for (const char* key : {"graph", "preprocess", "classes"}) {
+    EXPECT_CONTAINS(load_error([&](auto& f) { f.metadata[key] = deep; }),
+                    fmt::format("metadata '{}' nests arrays and objects deeper than 64 levels", key));
+  }
+  // An object naming a key twice would keep only one of the values.
+  EXPECT_CONTAINS(load_error([](auto& f) {
+    f.metadata["graph"].insert(1, R"("input":"image",)");
+  }), "metadata 'graph' names 'input' twice in one object");
 }
 
 // Every prefix of a valid model, the empty file included.
@@ -235,9 +252,9 @@ TEST(ModelFile, RefusesGraphsThatCannotRun) {
     });
   }), "graph node 'conv' (conv_transpose2d): 'output_padding' 0x1 must be smaller than the "
       "stride 1x1 or the dilation");
-  EXPECT_CONTAINS(load_error([](auto& f) {  // parsed without recursion
+  EXPECT_CONTAINS(load_error([](auto& f) {  // refused before it is parsed
     f.metadata["graph"] = std::string(100000, '[') + std::string(100000, ']');
-  }), "graph: expected an object");
+  }), "metadata 'graph' nests arrays and objects deeper than 64 levels");
   EXPECT_CONTAINS(load_error([](auto& f) {
     edit_graph(f, [](auto& g) { g["nodes"][0]["weights"].erase("bias"); });
   }), "used by no layer");

@@ -9,6 +9,7 @@
 
 #include "io/dtype.hpp"
 #include "io/file_io.hpp"
+#include "io/printable.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
 #include "io/torch_objects.hpp"
@@ -18,8 +19,8 @@ namespace vkseg::io {
 
 namespace {
 
-// 16 GiB of float32: far beyond FCN-VGG16 (134M parameters); stops stride-0 tensors from
-// expanding a small file into an impossible allocation.
+// 16 GiB of float32: far beyond FCN-VGG16 (134M parameters); bounds what many references to
+// one storage can add up to.
 constexpr uint64_t kMaxTotalElements = uint64_t(1) << 32;
 
 enum class Format { TorchZip, TorchLegacy, Safetensors };
@@ -51,9 +52,9 @@ void strip_data_parallel_prefix(std::string& name) {
 uint64_t element_count(const std::vector<int64_t>& shape, const std::string& name) {
   uint64_t count = 1;
   for (int64_t dim : shape) {
-    if (dim < 0) throw Error(fmt::format("tensor '{}' has a negative dimension", name));
+    if (dim < 0) throw Error(fmt::format("tensor '{}' has a negative dimension", printable(name)));
     if (__builtin_mul_overflow(count, uint64_t(dim), &count)) {
-      throw Error(fmt::format("tensor '{}' has too many elements", name));
+      throw Error(fmt::format("tensor '{}' has too many elements", printable(name)));
     }
   }
   return count;
@@ -65,7 +66,8 @@ class TensorList {
   std::vector<float>& add(std::string name, std::vector<int64_t> shape, DType dtype,
                           uint64_t count) {
     strip_data_parallel_prefix(name);
-    if (!names_.insert(name).second) throw Error(fmt::format("tensor '{}' appears twice", name));
+    if (!names_.insert(name).second)
+      throw Error(fmt::format("tensor '{}' appears twice", printable(name)));
     total_ += count;
     if (total_ > kMaxTotalElements) {
       throw Error(fmt::format("tensors hold more than {} elements in total", kMaxTotalElements));
@@ -82,28 +84,39 @@ class TensorList {
   uint64_t total_ = 0;
 };
 
-// Gathers a (possibly strided, offset, shared-storage) view into row-major floats.
-void convert_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
-                  const std::string& name, std::vector<float>& out) {
-  if (out.empty()) return;
+// Checks, before anything is allocated for it, that a view of `count` elements lies inside its
+// storage and reads no element twice: a view that repeats elements (stride 0, an expand())
+// would turn a few bytes of file into up to 16 GiB of floats.
+void check_view(const TorchTensor& tensor, const std::string& name, uint64_t count) {
+  if (count == 0) return;
   if (tensor.storage_offset < 0) {
-    throw Error(fmt::format("tensor '{}' has a negative storage offset", name));
+    throw Error(fmt::format("tensor '{}' has a negative storage offset", printable(name)));
   }
-  const size_t rank = tensor.sizes.size();
   // Highest element index the view touches must lie inside the storage.
   uint64_t last = uint64_t(tensor.storage_offset);
-  for (size_t d = 0; d < rank; ++d) {
+  for (size_t d = 0; d < tensor.sizes.size(); ++d) {
     uint64_t step;
     if (tensor.strides[d] < 0 ||
         __builtin_mul_overflow(uint64_t(tensor.sizes[d] - 1), uint64_t(tensor.strides[d]), &step) ||
         __builtin_add_overflow(last, step, &last)) {
-      throw Error(fmt::format("tensor '{}' has invalid strides", name));
+      throw Error(fmt::format("tensor '{}' has invalid strides", printable(name)));
     }
   }
   if (last >= uint64_t(tensor.storage.numel)) {
-    throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage", name, last,
-                            tensor.storage.numel));
+    throw Error(fmt::format("tensor '{}' reaches element {} of its {}-element storage",
+                            printable(name), last, tensor.storage.numel));
   }
+  if (count > uint64_t(tensor.storage.numel)) {
+    throw Error(fmt::format("tensor '{}' repeats elements: {} of them from a {}-element storage "
+                            "(expanded views are not supported)",
+                            printable(name), count, tensor.storage.numel));
+  }
+}
+
+// Gathers a checked (possibly strided, offset, shared-storage) view into row-major floats.
+void gather_view(const TorchTensor& tensor, std::span<const uint8_t> storage,
+                 std::vector<float>& out) {
+  const size_t rank = tensor.sizes.size();
   const DType dtype = tensor.storage.dtype;
   const size_t element_size = dtype_size(dtype);
   std::vector<int64_t> index(rank, 0);  // odometer over the view, last dimension fastest
@@ -123,10 +136,11 @@ Checkpoint read_torch_checkpoint(const char* format, const TorchFile& file) {
   const ModelObject model = find_model(*file.object);
   TensorList list;
   for (const auto& [name, tensor] : model.tensors) {
-    const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
     const uint64_t count = element_count(tensor->sizes, name);
+    check_view(*tensor, name, count);
+    const std::span<const uint8_t> storage = file.storages->bytes(tensor->storage);
     std::vector<float>& values = list.add(name, tensor->sizes, tensor->storage.dtype, count);
-    convert_view(*tensor, storage, name, values);
+    gather_view(*tensor, storage, values);
   }
   Checkpoint checkpoint{format, list.take(), {}, model.modules, model.arch, model.container,
                         model.ignored};
@@ -150,7 +164,8 @@ DType safetensors_dtype(const std::string& dtype, const std::string& name) {
   for (const auto& [text, type] : kTypes) {
     if (dtype == text) return type;
   }
-  throw Error(fmt::format("tensor '{}': dtype {} cannot be converted to float", name, dtype));
+  throw Error(fmt::format("tensor '{}': dtype {} cannot be converted to float", printable(name),
+                          printable(dtype)));
 }
 
 Checkpoint read_safetensors_checkpoint(std::span<const uint8_t> file) {

@@ -1,10 +1,14 @@
 #include "io/file_io.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <random>
 
 namespace vkseg::io {
 
@@ -47,22 +51,40 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
+int create_new_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd < 0) throw Error(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  return fd;
+}
+
 void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {
-  const std::string temporary = path + ".tmp";
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) throw Error(fmt::format("cannot create {}: {}", temporary, std::strerror(errno)));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  const int saved_errno = errno;
-  const bool closed = std::fclose(file) == 0;
-  if (!written || !closed) {
-    std::remove(temporary.c_str());
-    throw Error(fmt::format("write failed: {}", std::strerror(written ? errno : saved_errno)));
+  // 60 random bits: no other writer picks the same name, and nobody can plant it in advance.
+  std::random_device random;
+  const uint64_t bits = uint64_t(random()) << 32 | random();
+  const std::string temporary = fmt::format("{}.{:015x}.tmp", path, bits >> 4);
+  const int fd = create_new_file(temporary);
+  bool written = true;
+  int saved_errno = 0;
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      written = false;
+      saved_errno = n < 0 ? errno : EIO;
+      break;
+    }
+    done += size_t(n);
   }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::remove(temporary.c_str());
-    throw Error(fmt::format("cannot rename {} into place: {}", temporary, ec.message()));
+  if (written && ::fsync(fd) != 0) written = false, saved_errno = errno;
+  if (::close(fd) != 0 && written) written = false, saved_errno = errno;
+  if (!written) {
+    ::unlink(temporary.c_str());
+    throw Error(fmt::format("write failed: {}", std::strerror(saved_errno)));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    saved_errno = errno;
+    ::unlink(temporary.c_str());
+    throw Error(fmt::format("cannot rename {} into place: {}", temporary, std::strerror(saved_errno)));
   }
 }
 

@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 #include <png.h>
 #include <stb/stb_image.h>
+#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <csetjmp>
 #include <cstdio>  // before jpeglib.h, which needs FILE and size_t
 #include <jpeglib.h>
+#include <jerror.h>  // after jpeglib.h, whose types it needs
 #include <limits>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include <span>
 
 #include "io/file_io.hpp"
+#include "io/numbers.hpp"
+#include "io/printable.hpp"
 
 namespace vkseg::io {
 
@@ -23,7 +26,8 @@ namespace {
 
 void check_size(uint64_t width, uint64_t height) {
   if (width == 0 || height == 0) throw Error("the image has no pixels");
-  if (width * height > max_image_pixels()) {
+  uint64_t pixels;
+  if (__builtin_mul_overflow(width, height, &pixels) || pixels > max_image_pixels()) {
     throw Error(fmt::format("{}x{} pixels exceed the limit of {} (set VKSEG_MAX_IMAGE_PIXELS to "
                             "raise it)", width, height, max_image_pixels()));
   }
@@ -39,13 +43,25 @@ struct JpegErrors {
   char message[JMSG_LENGTH_MAX];
 };
 
-void on_jpeg_error(j_common_ptr jpeg) {
+[[noreturn]] void on_jpeg_error(j_common_ptr jpeg) {
   auto* errors = reinterpret_cast<JpegErrors*>(jpeg->err);
   (*jpeg->err->format_message)(jpeg, errors->message);
   std::longjmp(errors->jump, 1);
 }
 
-void on_jpeg_message(j_common_ptr) {}  // warnings (e.g. extraneous bytes) are not errors
+// libjpeg only warns where data is missing or corrupt, and decodes on (grey where data ended):
+// those warnings are errors here. Others (extraneous bytes, an unknown JFIF revision) are not.
+void on_jpeg_message(j_common_ptr jpeg, int level) {
+  if (level >= 0) return;  // trace messages
+  switch (jpeg->err->msg_code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_MUST_RESYNC:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE: on_jpeg_error(jpeg);
+    default: return;
+  }
+}
 
 // Decodes into `image` (outside this function, so that it is not a local variable that the
 // longjmp leaves indeterminate); returns libjpeg's message on failure, empty on success. Sizes
@@ -55,7 +71,7 @@ std::string decode_jpeg(const std::vector<uint8_t>& bytes, Image& image) {
   JpegErrors errors{};
   jpeg.err = jpeg_std_error(&errors.manager);
   errors.manager.error_exit = on_jpeg_error;
-  errors.manager.output_message = on_jpeg_message;
+  errors.manager.emit_message = on_jpeg_message;
   if (setjmp(errors.jump)) {
     jpeg_destroy_decompress(&jpeg);
     return errors.message;
@@ -145,21 +161,74 @@ void write_png(const std::string& path, uint32_t width, uint32_t height, int col
   });
 }
 
-// stb_image 2.27 copies an IDAT chunk into its data buffer with memcpy, which is still null
-// before the first non-empty chunk: an empty first IDAT is undefined behaviour there. Walks the
-// chunk headers up to the first image data and refuses that case.
-void check_png_chunks(FILE* file) {
+// stb_image 2.27 trusts a PNG's chunk lengths: it grows its image-data buffer to an IDAT chunk's
+// length before reading the chunk (2 GiB from a few bytes of file: fuzz_image, under a memory
+// limit), and copies an empty first IDAT from a still-null buffer (undefined behaviour). Walks
+// every chunk header and refuses a chunk that runs past the end of the file, an empty first
+// IDAT, and a file that ends before its IEND chunk.
+void check_png_chunks(FILE* file, uint64_t file_bytes) {
   uint8_t chunk[8];
-  long at = 8;  // after the signature
-  while (std::fseek(file, at, SEEK_SET) == 0 && std::fread(chunk, 1, 8, file) == 8) {
+  bool seen_data = false;
+  for (uint64_t at = 8;;) {  // after the signature
+    if (file_bytes - at < 12 || std::fseek(file, long(at), SEEK_SET) != 0 ||
+        std::fread(chunk, 1, 8, file) != 8) {
+      throw Error("the PNG is truncated: it ends before its IEND chunk");
+    }
     const uint32_t length = uint32_t(chunk[0]) << 24 | uint32_t(chunk[1]) << 16 |
                             uint32_t(chunk[2]) << 8 | chunk[3];
-    if (std::memcmp(chunk + 4, "IDAT", 4) == 0) {
-      if (length == 0) throw Error("not a readable PNG: its first IDAT chunk is empty");
-      return;
+    const std::string_view type(reinterpret_cast<const char*>(chunk + 4), 4);
+    if (length > file_bytes - at - 12) {  // length, type, data, CRC
+      throw Error(fmt::format("the PNG is truncated: its {} chunk at byte {} holds {} bytes, "
+                              "past the end of the {}-byte file",
+                              printable(type), at, length, file_bytes));
     }
-    if (std::memcmp(chunk + 4, "IEND", 4) == 0 || length > 0x7fffffffu) return;
-    at += 12 + long(length);  // length, type, data, CRC
+    if (type == "IDAT") {
+      if (!seen_data && length == 0) {
+        throw Error("not a readable PNG: its first IDAT chunk is empty");
+      }
+      seen_data = true;
+    }
+    if (type == "IEND") return;
+    at += 12 + uint64_t(length);
+  }
+}
+
+// A BMP's header, checked before stb sees it. Its width and height are signed: a negative height
+// means top-down rows (valid and common; INT_MIN has no magnitude), a negative width is nothing
+// (stb would report it as huge). And stb reads pixel data missing from a short file as zeros,
+// so the file must hold every row the header promises.
+void check_bmp(const uint8_t* header, uint64_t file_bytes) {
+  const auto le16 = [&](int at) { return uint32_t(header[at]) | uint32_t(header[at + 1]) << 8; };
+  const auto le32 = [&](int at) { return le16(at) | le16(at + 2) << 16; };
+  int64_t width, height;
+  uint32_t bits, compression = 0;
+  if (le32(14) == 12) {  // OS/2 BITMAPCOREHEADER: unsigned 16-bit sizes
+    width = le16(18), height = le16(20), bits = le16(24);
+  } else if (le32(14) >= 40) {  // BITMAPINFOHEADER and its successors
+    width = int32_t(le32(18)), height = int32_t(le32(22)), bits = le16(28);
+    compression = le32(30);
+  } else {
+    return;  // stb refuses it
+  }
+  if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min()) {
+    throw Error(fmt::format("a BMP of {}x{} pixels is not an image", width, height));
+  }
+  const uint64_t rows = uint64_t(height < 0 ? -height : height);
+  check_size(uint64_t(width), rows);
+  // Rows of uncompressed and bit-field pixels are padded to 4 bytes. Other encodings (RLE,
+  // embedded JPEG or PNG) and bit depths are refused by stb.
+  const bool supported_bits = bits == 1 || bits == 4 || bits == 8 || bits == 16 || bits == 24 ||
+                              bits == 32;
+  if ((compression != 0 && compression != 3) || !supported_bits) return;
+  const uint64_t row_bytes = (uint64_t(width) * bits + 31) / 32 * 4;
+  uint64_t end;
+  const bool overflow = __builtin_mul_overflow(row_bytes, rows, &end) ||
+                        __builtin_add_overflow(end, uint64_t(le32(10)), &end);
+  if (overflow || end > file_bytes) {
+    throw Error(fmt::format("the BMP is truncated: its {}x{} pixels of {} bits end at byte {}, "
+                            "the file has {}",
+                            width, rows, bits, overflow ? "2^64 or later" : std::to_string(end),
+                            file_bytes));
   }
 }
 
@@ -169,15 +238,11 @@ uint64_t max_image_pixels() {
   const char* env = std::getenv("VKSEG_MAX_IMAGE_PIXELS");
   if (!env || !*env) return k_default_max_image_pixels;
   // Digits only: strtoull would read "-1" as 2^64 - 1, which would lift the limit.
-  const std::string text = env;
-  errno = 0;
-  const unsigned long long v = text.find_first_not_of("0123456789") == std::string::npos
-                                   ? std::strtoull(env, nullptr, 10)
-                                   : 0;
-  if (v == 0 || errno != 0) {
-    throw Error(fmt::format("VKSEG_MAX_IMAGE_PIXELS='{}' is not a positive number of pixels", text));
+  const std::optional<uint64_t> v = parse_decimal<uint64_t>(env);
+  if (!v || *v == 0) {
+    throw Error(fmt::format("VKSEG_MAX_IMAGE_PIXELS='{}' is not a positive number of pixels", env));
   }
-  return v;
+  return *v;
 }
 
 Image read_image(const std::string& path) {
@@ -186,7 +251,10 @@ Image read_image(const std::string& path) {
     if (!file) throw Error("cannot open the file");
     // A PNG's size is checked from its IHDR first: stb refuses very large PNGs itself, but with
     // only "unknown image type" to say.
-    uint8_t header[26] = {};
+    struct stat file_status;
+    if (::fstat(fileno(file.get()), &file_status) != 0) throw Error("cannot get the file size");
+    const uint64_t file_bytes = uint64_t(file_status.st_size);
+    uint8_t header[34] = {};  // a BMP's info header up to its compression field
     const size_t header_bytes = std::fread(header, 1, sizeof header, file.get());
     if (header_bytes >= 24 && png_sig_cmp(header, 0, 8) == 0 && std::memcmp(header + 12, "IHDR", 4) == 0) {
       auto be32 = [&](int at) {
@@ -194,29 +262,17 @@ Image read_image(const std::string& path) {
                uint32_t(header[at + 2]) << 8 | header[at + 3];
       };
       check_size(be32(16), be32(20));
-      check_png_chunks(file.get());
+      check_png_chunks(file.get(), file_bytes);
     }
     // Whatever starts with 0xff goes to libjpeg: stb would take "ff+ d8" (fill bytes) as JPEG.
     if (header_bytes >= 1 && header[0] == 0xff) {
       Image image;
       const std::string failure = decode_jpeg(read_file(path), image);
-      if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", failure));
+      if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", printable(failure)));
       return image;
     }
-    // A BMP's signed 32-bit size is checked before stb, which takes abs(height) (undefined for
-    // INT_MIN) and reports a negative width as a huge one. Negative heights (top-down rows) are
-    // valid.
-    if (header_bytes >= 26 && header[0] == 'B' && header[1] == 'M' &&
-        (header[14] | header[15] << 8 | header[16] << 16 | uint32_t(header[17]) << 24) >= 40) {
-      auto le32 = [&](int at) {
-        return int32_t(uint32_t(header[at]) | uint32_t(header[at + 1]) << 8 |
-                       uint32_t(header[at + 2]) << 16 | uint32_t(header[at + 3]) << 24);
-      };
-      const int32_t width = le32(18), height = le32(22);
-      if (width <= 0 || height == 0 || height == std::numeric_limits<int32_t>::min()) {
-        throw Error(fmt::format("a BMP of {}x{} pixels is not an image", width, height));
-      }
-      check_size(uint32_t(width), uint32_t(height < 0 ? -height : height));
+    if (header_bytes == sizeof header && header[0] == 'B' && header[1] == 'M') {
+      check_bmp(header, file_bytes);
     }
     std::rewind(file.get());
     int width = 0, height = 0, channels = 0;
@@ -224,7 +280,8 @@ Image read_image(const std::string& path) {
     if (!stbi_info_from_file(file.get(), &width, &height, &channels)) {
       throw Error(fmt::format("not a readable PNG, JPEG or BMP image ({})", stbi_failure_reason()));
     }
-    check_size(uint64_t(width), uint64_t(height));
+    // stbi_info gives a top-down BMP's height as negative (stbi_load makes it positive).
+    check_size(uint64_t(std::max(width, 0)), uint64_t(std::abs(int64_t(height))));
     Image image;
     uint8_t* pixels = stbi_load_from_file(file.get(), &width, &height, &channels, 3);
     if (!pixels) throw Error(fmt::format("cannot decode the image ({})", stbi_failure_reason()));
@@ -258,7 +315,7 @@ LabelImage read_label_png(const std::string& path) {
     std::vector<png_bytep> rows;
     if (setjmp(png_jmpbuf(png))) {
       png_destroy_read_struct(&png, &info, nullptr);
-      throw Error(fmt::format("bad PNG: {}", errors.message));
+      throw Error(fmt::format("bad PNG: {}", printable(errors.message)));
     }
     png_init_io(png, file.get());
     png_set_sig_bytes(png, 8);

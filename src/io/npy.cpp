@@ -3,24 +3,145 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#include <regex>
+#include <optional>
 
 #include "io/file_io.hpp"
 #include "io/half.hpp"
+#include "io/numbers.hpp"
+#include "io/printable.hpp"
 
 namespace vkseg::io {
 
 namespace {
 
 constexpr char k_magic[] = "\x93NUMPY";
+// 2^40 elements (4 TiB of float32): beyond any input, far below where byte counts overflow.
+constexpr uint64_t k_max_elements = uint64_t(1) << 40;
 
-// The value after 'key': in the header dict: a parenthesised tuple, or text up to ',' or '}'.
-std::string header_field(const std::string& header, const std::string& key) {
-  const std::regex re("'" + key + "'\\s*:\\s*(\\([^)]*\\)|[^,}]*)");
-  std::smatch m;
-  if (!std::regex_search(header, m, re)) throw Error(fmt::format("npy header lacks '{}'", key));
-  return m[1].str();
-}
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+// The header is the repr() of a Python dict, {'descr': '<f4', 'fortran_order': False,
+// 'shape': (2, 3), }, padded with spaces. This reads exactly that literal grammar, by hand and
+// without recursion: three keys, each once, a string, a bool and a tuple of non-negative ints.
+class HeaderParser {
+ public:
+  explicit HeaderParser(std::string_view text) : text_(text) {}
+
+  NpyHeader parse() {
+    NpyHeader header;
+    bool seen[3] = {};
+    expect('{');
+    while (!accept('}')) {
+      const std::string key = string();
+      expect(':');
+      int index;
+      if (key == "descr") {
+        index = 0, header.descr = string();
+      } else if (key == "fortran_order") {
+        index = 1, header.fortran_order = boolean();
+      } else if (key == "shape") {
+        index = 2, header.shape = shape();
+      } else {
+        throw Error(fmt::format("npy header has an unknown key '{}'", printable(key)));
+      }
+      if (seen[index]) throw Error(fmt::format("npy header names '{}' twice", key));
+      seen[index] = true;
+      if (!accept(',')) {
+        expect('}');
+        break;
+      }
+    }
+    skip_space();
+    if (at_ != text_.size()) fail("text after the dict");
+    if (!seen[0] || !seen[1] || !seen[2]) {
+      throw Error("npy header lacks one of 'descr', 'fortran_order' and 'shape'");
+    }
+    return header;
+  }
+
+ private:
+  [[noreturn]] void fail(std::string_view problem) const {
+    throw Error(fmt::format("malformed npy header: {} at byte {}", problem, at_));
+  }
+  void skip_space() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\t'))
+      ++at_;
+  }
+  bool accept(char c) {
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!accept(c)) fail(fmt::format("expected '{}'", c));
+  }
+  bool accept_word(std::string_view word) {
+    skip_space();
+    if (text_.substr(at_, word.size()) != word) return false;
+    at_ += word.size();
+    return true;
+  }
+  std::string string() {
+    skip_space();
+    const char quote = at_ < text_.size() ? text_[at_] : '\0';
+    if (quote != '\'' && quote != '"') fail("expected a string");
+    const size_t end = text_.find(quote, at_ + 1);
+    if (end == std::string_view::npos) fail("unterminated string");
+    const std::string_view body = text_.substr(at_ + 1, end - at_ - 1);
+    if (body.find('\\') != std::string_view::npos) fail("escapes in strings are not supported");
+    at_ = end + 1;
+    return std::string(body);
+  }
+  bool boolean() {
+    if (accept_word("True")) return true;
+    if (accept_word("False")) return false;
+    fail("expected True or False");
+  }
+  // A Python tuple: "()", "(3,)", "(2, 3)" or "(2, 3,)"; "(3)" is an int, not a tuple.
+  std::vector<int64_t> shape() {
+    expect('(');
+    std::vector<int64_t> dims;
+    bool comma = false;
+    while (!accept(')')) {
+      dims.push_back(dimension());
+      comma = accept(',');
+      if (!comma) {
+        expect(')');
+        break;
+      }
+    }
+    if (dims.size() == 1 && !comma) fail("the shape is not a tuple");
+    return dims;
+  }
+  int64_t dimension() {
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == '-') {
+      throw Error("npy shape has a negative dimension");
+    }
+    size_t end = at_;
+    while (end < text_.size() && text_[end] >= '0' && text_[end] <= '9') ++end;
+    const std::string_view digits = text_.substr(at_, end - at_);
+    if (digits.empty()) fail("expected a dimension");
+    const std::optional<uint64_t> value = parse_decimal<uint64_t>(digits);
+    if (!value || *value > k_max_elements) {
+      throw Error(fmt::format("npy shape has a dimension of {} (at most {} are supported)",
+                              printable(digits), k_max_elements));
+    }
+    at_ = end;
+    if (at_ < text_.size() && text_[at_] == 'L') ++at_;  // Python 2 wrote long ints as 3L
+    return int64_t(*value);
+  }
+
+  std::string_view text_;
+  size_t at_ = 0;
+};
 
 }  // namespace
 
@@ -44,33 +165,32 @@ NpyArray read_npy(const std::string& path) {
       throw Error(fmt::format("unsupported .npy version {}", major));
     }
     if (header_len > bytes.size() - header_start) throw Error("truncated .npy header");
-    const std::string header(reinterpret_cast<const char*>(bytes.data()) + header_start, header_len);
-    const std::string descr = header_field(header, "descr");
-    const std::string order = header_field(header, "fortran_order");
-    if (order.find("False") == std::string::npos) throw Error("Fortran-order arrays are not supported");
+    const NpyHeader header =
+        HeaderParser({reinterpret_cast<const char*>(bytes.data()) + header_start, header_len})
+            .parse();
+    if (header.fortran_order) throw Error("Fortran-order arrays are not supported");
     size_t elem = 0;
-    if (descr.find("<f4") != std::string::npos) elem = 4;
-    else if (descr.find("<f8") != std::string::npos) elem = 8;
-    else if (descr.find("<f2") != std::string::npos) elem = 2;
-    else throw Error(fmt::format("dtype {} is not float16/32/64 little-endian", descr));
+    if (header.descr == "<f4") elem = 4;
+    else if (header.descr == "<f8") elem = 8;
+    else if (header.descr == "<f2") elem = 2;
+    else {
+      throw Error(fmt::format("dtype '{}' is not float16/32/64 little-endian",
+                              printable(header.descr)));
+    }
 
     NpyArray array;
-    const std::string shape_text = header_field(header, "shape");
-    static const std::regex number("[0-9]+");
+    array.shape = header.shape;
     uint64_t count = 1;
-    for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number);
-         it != std::sregex_iterator(); ++it) {
-      const std::string digits = it->str();
-      if (digits.size() > 12) throw Error("array dimension too large");
-      const int64_t d = std::stoll(digits);
-      if (d != 0 && count > (uint64_t(1) << 40) / uint64_t(d)) throw Error("array too large");
+    for (const int64_t d : array.shape) {
+      if (d != 0 && count > k_max_elements / uint64_t(d)) {
+        throw Error(fmt::format("the array holds more than {} elements", k_max_elements));
+      }
       count *= uint64_t(d);
-      array.shape.push_back(d);
     }
     const size_t data_start = header_start + header_len;
     if (bytes.size() - data_start != count * elem) {
-      throw Error(fmt::format("holds {} data bytes, but shape {} of {}-byte values needs {}",
-                              bytes.size() - data_start, shape_text, elem, count * elem));
+      throw Error(fmt::format("holds {} data bytes, but {} elements of {} bytes need {}",
+                              bytes.size() - data_start, count, elem, count * elem));
     }
     array.values.resize(count);
     const uint8_t* p = bytes.data() + data_start;
@@ -90,7 +210,6 @@ NpyArray read_npy(const std::string& path) {
     return array;
   });
 }
-
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* values) {
   with_path_in_errors(path, [&] {
     std::string dims;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -256,7 +257,7 @@ class Unpickler {
     if (is_forbidden_global(global)) {
       fail(fmt::format("forbidden pickle global '{}.{}' (a checkpoint never names it; vkseg runs "
                        "nothing from a file, but refuses this one)",
-                       global.module, global.name));
+                       printable(global.module), printable(global.name)));
     }
     push(make(std::move(global)));
   }
@@ -269,7 +270,7 @@ class Unpickler {
   // "'torch.FloatStorage'" for globals, the kind otherwise.
   static std::string describe(const NodeRef& node) {
     if (const auto* global = std::get_if<PickleGlobal>(&node->data)) {
-      return fmt::format("'{}.{}'", global->module, global->name);
+      return fmt::format("'{}.{}'", printable(global->module), printable(global->name));
     }
     return std::string(kind_name(*node));
   }

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 
 #include "io/file_io.hpp"
+#include "io/json.hpp"
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -46,11 +46,13 @@ uint64_t read_u64_le(const uint8_t* p) {
 }
 
 std::vector<int64_t> parse_shape(const Json& shape, const std::string& name) {
-  if (!shape.is_array()) throw Error(fmt::format("tensor '{}': shape is not an array", name));
+  if (!shape.is_array())
+    throw Error(fmt::format("tensor '{}': shape is not an array", printable(name)));
   std::vector<int64_t> dims;
   for (const Json& dim : shape) {
     if (!dim.is_number_unsigned() || dim.get<uint64_t>() > uint64_t(INT64_MAX)) {
-      throw Error(fmt::format("tensor '{}': shape holds {}, not a dimension", name, dim.dump()));
+      throw Error(fmt::format("tensor '{}': shape holds {}, not a dimension", printable(name),
+                              printable(dim.dump())));
     }
     dims.push_back(dim.get<int64_t>());
   }
@@ -63,7 +65,7 @@ uint64_t byte_size(const std::vector<int64_t>& shape, size_t element_size,
   uint64_t bytes = element_size;
   for (int64_t dim : shape) {
     if (__builtin_mul_overflow(bytes, uint64_t(dim), &bytes)) {
-      throw Error(fmt::format("tensor '{}': shape too large", name));
+      throw Error(fmt::format("tensor '{}': shape too large", printable(name)));
     }
   }
   return bytes;
@@ -73,34 +75,16 @@ std::map<std::string, std::string> parse_metadata(const Json& metadata) {
   if (!metadata.is_object()) throw Error("__metadata__ is not an object");
   std::map<std::string, std::string> result;
   for (const auto& [key, value] : metadata.items()) {
-    if (!value.is_string()) throw Error(fmt::format("__metadata__ '{}' is not a string", key));
+    if (!value.is_string())
+      throw Error(fmt::format("__metadata__ '{}' is not a string", printable(key)));
     result.emplace(key, value.get<std::string>());
   }
   return result;
 }
 
 Json parse_header_json(std::span<const uint8_t> text) {
-  // Duplicate names would silently overwrite each other in the parsed object; refuse them.
-  std::set<std::string> seen;
-  std::string duplicate;
-  const Json::parser_callback_t reject_duplicates = [&](int depth, Json::parse_event_t event,
-                                                        Json& parsed) {
-    if (event == Json::parse_event_t::key && depth == 1 &&
-        !seen.insert(parsed.get<std::string>()).second && duplicate.empty()) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  Json header;
-  try {
-    header = Json::parse(text.begin(), text.end(), reject_duplicates);
-  } catch (const Json::parse_error& e) {
-    throw Error(fmt::format("header is not valid JSON (error at header byte {})", e.byte));
-  } catch (const Json::out_of_range&) {
-    // A number beyond double's range ("1e400") is not a parse_error to nlohmann::json.
-    throw Error("header is not valid JSON (a number out of range)");
-  }
-  if (!duplicate.empty()) throw Error(fmt::format("header names '{}' twice", duplicate));
+  Json header = parse_ordered_json(
+      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), "header");
   if (!header.is_object()) throw Error("header is not a JSON object");
   return header;
 }
@@ -144,33 +128,35 @@ SafetensorsLayout parse_safetensors_layout(std::span<const uint8_t> file) {
       layout.metadata = parse_metadata(info);
       continue;
     }
-    if (!info.is_object()) throw Error(fmt::format("tensor '{}': entry is not an object", name));
+    const std::string quoted = printable(name);
+    if (!info.is_object()) throw Error(fmt::format("tensor '{}': entry is not an object", quoted));
     const auto dtype = info.find("dtype");
     const auto shape = info.find("shape");
     const auto offsets = info.find("data_offsets");
     if (dtype == info.end() || shape == info.end() || offsets == info.end()) {
-      throw Error(fmt::format("tensor '{}': needs dtype, shape and data_offsets", name));
+      throw Error(fmt::format("tensor '{}': needs dtype, shape and data_offsets", quoted));
     }
     const size_t element_size =
         dtype->is_string() ? safetensors_dtype_size(dtype->get<std::string>()) : 0;
     if (element_size == 0)
-      throw Error(fmt::format("tensor '{}': unknown dtype {}", name, dtype->dump()));
+      throw Error(fmt::format("tensor '{}': unknown dtype {}", quoted, printable(dtype->dump())));
     if (!offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
         !(*offsets)[1].is_number_unsigned()) {
-      throw Error(fmt::format("tensor '{}': data_offsets is not [begin, end]", name));
+      throw Error(fmt::format("tensor '{}': data_offsets is not [begin, end]", quoted));
     }
     const uint64_t begin = (*offsets)[0].get<uint64_t>(), end = (*offsets)[1].get<uint64_t>();
     if (begin > end)
-      throw Error(fmt::format("tensor '{}': data_offsets [{}, {}] are reversed", name, begin, end));
+      throw Error(
+          fmt::format("tensor '{}': data_offsets [{}, {}] are reversed", quoted, begin, end));
     if (end > buffer_bytes) {
       throw Error(fmt::format("tensor '{}': data_offsets [{}, {}] lie outside the {}-byte buffer",
-                              name, begin, end, buffer_bytes));
+                              quoted, begin, end, buffer_bytes));
     }
     SafetensorsEntry entry{name, dtype->get<std::string>(), parse_shape(*shape, name),
                            data_start + size_t(begin), size_t(end - begin)};
     const uint64_t expected = byte_size(entry.shape, element_size, name);
     if (expected != end - begin) {
-      throw Error(fmt::format("tensor '{}': shape needs {} bytes but data_offsets span {}", name,
+      throw Error(fmt::format("tensor '{}': shape needs {} bytes but data_offsets span {}", quoted,
                               expected, end - begin));
     }
     ranges.push_back({begin, end, layout.entries.size()});
@@ -185,12 +171,13 @@ SafetensorsLayout parse_safetensors_layout(std::span<const uint8_t> file) {
   for (size_t i = 0; i < ranges.size(); ++i) {
     const std::string& name = layout.entries[ranges[i].entry].name;
     if (ranges[i].begin < covered) {
-      throw Error(fmt::format("tensor '{}' overlaps tensor '{}'", name,
-                              layout.entries[ranges[i - 1].entry].name));
+      throw Error(fmt::format("tensor '{}' overlaps tensor '{}'", printable(name),
+                              printable(layout.entries[ranges[i - 1].entry].name)));
     }
     if (ranges[i].begin > covered) {
       throw Error(
-          fmt::format("{} unused bytes before tensor '{}'", ranges[i].begin - covered, name));
+          fmt::format("{} unused bytes before tensor '{}'", ranges[i].begin - covered,
+                      printable(name)));
     }
     covered = ranges[i].end;
   }
@@ -225,19 +212,21 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsTen
     for (const SafetensorsTensor& tensor : tensors) {
       if (tensor.dtype != "F32" && tensor.dtype != "F16") {
         throw Error(fmt::format("tensor '{}': cannot write dtype '{}' (only F32 and F16)",
-                                tensor.name, tensor.dtype));
+                                printable(tensor.name), printable(tensor.dtype)));
       }
       if (tensor.name.empty() || tensor.name == kMetadataKey || header.contains(tensor.name)) {
-        throw Error(fmt::format("tensor name '{}' is empty, reserved or repeated", tensor.name));
+        throw Error(
+            fmt::format("tensor name '{}' is empty, reserved or repeated", printable(tensor.name)));
       }
       for (int64_t dim : tensor.shape) {
-        if (dim < 0) throw Error(fmt::format("tensor '{}': negative dimension", tensor.name));
+        if (dim < 0)
+          throw Error(fmt::format("tensor '{}': negative dimension", printable(tensor.name)));
       }
       const uint64_t bytes =
           byte_size(tensor.shape, safetensors_dtype_size(tensor.dtype), tensor.name);
       if (bytes != tensor.data.size()) {
-        throw Error(fmt::format("tensor '{}': shape needs {} bytes but {} were given", tensor.name,
-                                bytes, tensor.data.size()));
+        throw Error(fmt::format("tensor '{}': shape needs {} bytes but {} were given",
+                                printable(tensor.name), bytes, tensor.data.size()));
       }
       header[tensor.name] = {{"dtype", tensor.dtype},
                              {"shape", tensor.shape},

@@ -25,7 +25,7 @@ struct SafetensorsFile {
 SafetensorsFile read_safetensors(const std::string& path);
 
 // Writes dtype F32 or F16 tensors in the given order, the header padded with spaces to a multiple
-// of 8 bytes. Goes through "<path>.tmp" and a rename. Throws Error "<path>: <problem>".
+// of 8 bytes, through write_file_atomically. Throws Error "<path>: <problem>".
 void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
                        const std::map<std::string, std::string>& metadata);
 

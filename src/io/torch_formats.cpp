@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -15,11 +16,17 @@ namespace {
 
 // Deflate cannot expand data by more than ~1032x; a larger claimed size is a lie (or a bomb).
 constexpr uint64_t kMaxDeflateRatio = 1100;
+// A state dict's pickle holds names, shapes and storage references: kilobytes, a few megabytes
+// for the largest networks. The unpickler's value cap (2^20) cannot use much more either.
+constexpr uint64_t kMaxPickleBytes = uint64_t(64) << 20;
+// Compressed records are inflated this much at a time, so memory follows the bytes that really
+// come out of the decompressor, not the size the archive claims.
+constexpr size_t kInflateChunk = size_t(16) << 20;
 
 uint64_t storage_byte_count(const TorchStorage& storage) {
   uint64_t bytes;
   if (__builtin_mul_overflow(uint64_t(storage.numel), dtype_size(storage.dtype), &bytes)) {
-    throw Error(fmt::format("storage '{}' is too large", storage.key));
+    throw Error(fmt::format("storage '{}' is too large", printable(storage.key)));
   }
   return bytes;
 }
@@ -27,7 +34,8 @@ uint64_t storage_byte_count(const TorchStorage& storage) {
 // All references to one storage key must agree on its type and size.
 void check_same_storage(const TorchStorage& first, const TorchStorage& again) {
   if (first.dtype != again.dtype || first.numel != again.numel) {
-    throw Error(fmt::format("storage '{}' is referenced as {} x {} and as {} x {}", first.key,
+    throw Error(fmt::format("storage '{}' is referenced as {} x {} and as {} x {}",
+                            printable(first.key),
                             first.numel, dtype_name(first.dtype), again.numel,
                             dtype_name(again.dtype)));
   }
@@ -54,12 +62,27 @@ class ZipArchive final : public StorageSource {
     root_ = find_root();
   }
 
-  std::vector<uint8_t> read_pickle() { return read_record(root_ + "/data.pkl"); }
+  std::vector<uint8_t> read_pickle() {
+    const std::string name = root_ + "/data.pkl";
+    const zip_stat_t stat = stat_record(name);
+    if (stat.size > kMaxPickleBytes) {
+      throw Error(fmt::format("zip record '{}' inflates to {} bytes, more than the {} a "
+                              "checkpoint's pickle can need",
+                              printable(name), stat.size, kMaxPickleBytes));
+    }
+    return read_record(stat, name);
+  }
 
   // The "byteorder" record (torch >= 2.1) must say little; without it, little is implied.
   void check_byte_order() {
-    if (zip_name_locate(archive_.get(), (root_ + "/byteorder").c_str(), 0) < 0) return;
-    const std::vector<uint8_t> order = read_record(root_ + "/byteorder");
+    const std::string name = root_ + "/byteorder";
+    if (zip_name_locate(archive_.get(), name.c_str(), 0) < 0) return;
+    const zip_stat_t stat = stat_record(name);
+    if (stat.size > 16) {
+      throw Error(fmt::format("zip record '{}' holds {} bytes, not a byte order", printable(name),
+                              stat.size));
+    }
+    const std::vector<uint8_t> order = read_record(stat, name);
     if (std::string(order.begin(), order.end()) != "little") {
       throw Error("big-endian torch checkpoints are not supported");
     }
@@ -69,12 +92,14 @@ class ZipArchive final : public StorageSource {
     auto it = storages_.find(storage.key);
     if (it == storages_.end()) {
       const uint64_t expected = storage_byte_count(storage);
-      std::vector<uint8_t> data = read_record(root_ + "/data/" + storage.key);
-      if (data.size() != expected) {
-        throw Error(fmt::format("storage '{}' holds {} bytes, its {} x {} need {}", storage.key,
-                                data.size(), storage.numel, dtype_name(storage.dtype), expected));
+      const std::string name = root_ + "/data/" + storage.key;
+      const zip_stat_t stat = stat_record(name);
+      if (stat.size != expected) {
+        throw Error(fmt::format("storage '{}' holds {} bytes, its {} x {} need {}",
+                                printable(storage.key), stat.size, storage.numel,
+                                dtype_name(storage.dtype), expected));
       }
-      it = storages_.emplace(storage.key, Loaded{storage, std::move(data)}).first;
+      it = storages_.emplace(storage.key, Loaded{storage, read_record(stat, name)}).first;
     }
     check_same_storage(it->second.storage, storage);
     return it->second.data;
@@ -107,30 +132,55 @@ class ZipArchive final : public StorageSource {
 
   std::string zip_message() { return zip_strerror(archive_.get()); }
 
-  std::vector<uint8_t> read_record(const std::string& name) {
+  // The record's entry, with sizes it can have: a stored record's as large as its bytes (which
+  // ZIP_CHECKCONS has found inside the file), a compressed one's within deflate's largest ratio.
+  // Nothing is read or allocated yet.
+  zip_stat_t stat_record(const std::string& name) {
     zip_stat_t stat;
     zip_stat_init(&stat);
     if (zip_stat(archive_.get(), name.c_str(), 0, &stat) != 0) {
-      throw Error(fmt::format("zip record '{}' is missing", name));
+      throw Error(fmt::format("zip record '{}' is missing", printable(name)));
     }
     constexpr zip_uint64_t kNeeded =
         ZIP_STAT_INDEX | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
     if ((stat.valid & kNeeded) != kNeeded)
-      throw Error(fmt::format("zip record '{}' lacks its sizes", name));
+      throw Error(fmt::format("zip record '{}' lacks its sizes", printable(name)));
     const bool stored = stat.comp_method == ZIP_CM_STORE;
     if ((stored && stat.size != stat.comp_size) ||
         (!stored && stat.size / kMaxDeflateRatio > stat.comp_size)) {
-      throw Error(fmt::format("zip record '{}' claims an implausible size {}", name, stat.size));
+      throw Error(fmt::format("zip record '{}' claims an implausible size {}", printable(name),
+                              stat.size));
     }
+    return stat;
+  }
+
+  // Exactly the stat.size bytes the record declares, or an Error: it never inflates more (the
+  // first byte past them is an error), and reading to the end checks the CRC.
+  std::vector<uint8_t> read_record(const zip_stat_t& stat, const std::string& name) {
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(
         zip_fopen_index(archive_.get(), stat.index, 0), &zip_fclose);
-    if (!file) throw Error(fmt::format("cannot open zip record '{}': {}", name, zip_message()));
-    std::vector<uint8_t> data(stat.size);
-    const zip_int64_t read = zip_fread(file.get(), data.data(), data.size());
-    if (read < 0 || zip_uint64_t(read) != stat.size) {
-      throw Error(fmt::format("cannot read zip record '{}': {}", name,
-                              read < 0 ? zip_file_strerror(file.get()) : "record is short"));
+    if (!file) {
+      throw Error(
+          fmt::format("cannot open zip record '{}': {}", printable(name), zip_message()));
     }
+    const auto failure = [&](const char* problem) {
+      return Error(fmt::format("cannot read zip record '{}': {}", printable(name), problem));
+    };
+    // A stored record's bytes are in the file, whose size bounds it; a compressed one grows as
+    // it inflates.
+    const size_t step = stat.comp_method == ZIP_CM_STORE ? size_t(stat.size) : kInflateChunk;
+    std::vector<uint8_t> data;
+    while (data.size() < stat.size) {
+      const size_t begin = data.size();
+      data.resize(begin + size_t(std::min<uint64_t>(step, stat.size - begin)));
+      const zip_int64_t read = zip_fread(file.get(), data.data() + begin, data.size() - begin);
+      if (read < 0) throw failure(zip_file_strerror(file.get()));
+      if (zip_uint64_t(read) != data.size() - begin) throw failure("record is short");
+    }
+    uint8_t past_the_end;
+    const zip_int64_t extra = zip_fread(file.get(), &past_the_end, 1);
+    if (extra < 0) throw failure(zip_file_strerror(file.get()));
+    if (extra > 0) throw failure("it inflates to more than its declared size");
     return data;
   }
 
@@ -148,7 +198,7 @@ class LegacyStream final : public StorageSource {
   std::span<const uint8_t> bytes(const TorchStorage& storage) override {
     const auto it = storages_.find(storage.key);
     if (it == storages_.end())
-      throw Error(fmt::format("storage '{}' is missing from the file", storage.key));
+      throw Error(fmt::format("storage '{}' is missing from the file", printable(storage.key)));
     check_same_storage(it->second.storage, storage);
     return it->second.data;
   }
@@ -169,25 +219,25 @@ class LegacyStream final : public StorageSource {
       if (!key) throw Error("legacy storage key list holds a non-string");
       const auto found = by_key.find(key->text);
       if (found == by_key.end())
-        throw Error(fmt::format("storage '{}' is listed but never used", key->text));
+        throw Error(fmt::format("storage '{}' is listed but never used", printable(key->text)));
       const TorchStorage& storage = found->second;
       if (file_.size() - position < 8)
-        throw Error(fmt::format("truncated before storage '{}'", key->text));
+        throw Error(fmt::format("truncated before storage '{}'", printable(key->text)));
       int64_t count;
       std::memcpy(&count, file_.data() + position, 8);
       position += 8;
       if (count != storage.numel) {
-        throw Error(fmt::format("storage '{}' holds {} elements, its references say {}", key->text,
-                                count, storage.numel));
+        throw Error(fmt::format("storage '{}' holds {} elements, its references say {}",
+                                printable(key->text), count, storage.numel));
       }
       const uint64_t byte_count = storage_byte_count(storage);
       if (byte_count > file_.size() - position) {
-        throw Error(fmt::format("truncated inside storage '{}'", key->text));
+        throw Error(fmt::format("truncated inside storage '{}'", printable(key->text)));
       }
       if (!storages_
                .emplace(key->text, Indexed{storage, {file_.data() + position, size_t(byte_count)}})
                .second) {
-        throw Error(fmt::format("storage '{}' is listed twice", key->text));
+        throw Error(fmt::format("storage '{}' is listed twice", printable(key->text)));
       }
       position += size_t(byte_count);
     }

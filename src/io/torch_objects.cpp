@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {
@@ -138,7 +139,7 @@ std::string keys_of(const PickleDict& dict) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : dict.entries) {
     const std::string* name = as_string(key.get());
-    keys.push_back(name ? fmt::format("'{}'", *name) : std::string(kind_name(*key)));
+    keys.push_back(name ? fmt::format("'{}'", printable(*name)) : std::string(kind_name(*key)));
     if (keys.size() == 12) {
       keys.push_back("...");
       break;
@@ -184,7 +185,7 @@ ModelObject find_model(const PickleValue& object) {
   if (candidates.size() > 1) {
     throw Error(fmt::format("the checkpoint holds several models ({}); save the one to convert "
                             "alone, or under 'state_dict'",
-                            fmt::join(candidates, ", ")));
+                            printable(fmt::format("{}", fmt::join(candidates, ", ")))));
   }
   throw Error(fmt::format("found no tensors: the file holds a dict of {} and no state dict or "
                           "module under 'state_dict', 'model_state_dict', 'model', 'net' or "

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "io/file_io.hpp"
+#include "io/json.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/dispatch.hpp"
 #include "vk/context_state.hpp"
@@ -116,7 +117,8 @@ void load_tuning(vk::ContextState& s) {
   if (s.tuning_file.empty()) return;
   try {
     const std::vector<uint8_t> bytes = io::read_file(s.tuning_file);
-    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto j = io::parse_json(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), "tuning cache");
     for (const auto& [key, value] : j.items()) {
       if (value.is_string()) s.tuned[key] = value.get<std::string>();
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/numbers.hpp"
 #include "vk/check.hpp"
 #include "vk/context_state.hpp"
 #include "vk/device_query.hpp"
@@ -84,12 +85,12 @@ uint32_t choose_device(const std::vector<VkPhysicalDevice>& devices,
                        std::optional<uint32_t> requested) {
   if (!requested) {
     if (const char* env = std::getenv("VKSEG_DEVICE"); env && *env) {
-      char* end = nullptr;
-      unsigned long value = std::strtoul(env, &end, 10);
-      if (*end != '\0' || value > 1000) {
+      // strtoul would take "-18446744073709551615" for device 1.
+      const std::optional<uint64_t> value = io::parse_decimal<uint64_t>(env);
+      if (!value || *value > 1000) {
         throw Error(fmt::format("VKSEG_DEVICE='{}' is not a device index (see `vkseg devices`)", env));
       }
-      requested = uint32_t(value);
+      requested = uint32_t(*value);
     }
   }
   if (requested) {
@@ -136,9 +137,8 @@ uint64_t gpu_timeout_ns(const ContextOptions& options) {
   if (seconds <= 0) {
     seconds = 600;
     if (const char* text = std::getenv("VKSEG_GPU_TIMEOUT"); text && *text) {
-      char* end = nullptr;
-      seconds = std::strtod(text, &end);
-      if (*end != '\0' || !(seconds > 0) || seconds > 1e9) {
+      seconds = io::parse_decimal<double>(text).value_or(0);
+      if (!(seconds > 0) || seconds > 1e9) {
         throw Error(fmt::format("VKSEG_GPU_TIMEOUT='{}' is not a positive number of seconds", text));
       }
     }

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <vector>
 
+#include "io/file_io.hpp"
 #include "vk/check.hpp"
 
 namespace vkseg::vk {
@@ -93,13 +94,11 @@ void save_pipeline_cache(VkDevice device, VkPipelineCache cache, const std::stri
   if (vkGetPipelineCacheData(device, cache, &size, data.data()) != VK_SUCCESS) return;
   std::error_code error;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out.write(data.data(), std::streamsize(size))) return;
+  try {
+    io::write_file_atomically(path, {reinterpret_cast<const uint8_t*>(data.data()), size});
+  } catch (const Error&) {
+    // The cache only saves time later; a run that cannot write it has lost nothing.
   }
-  std::filesystem::rename(temporary, path, error);
-  if (error) std::filesystem::remove(temporary, error);
 }
 
 }  // namespace vkseg::vk

@@ -2,10 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
-
+#include "io/numbers.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::cli {
@@ -52,31 +49,31 @@ std::string Args::value_or(const std::string& name, const std::string& fallback)
 std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, uint32_t max) const {
   const auto text = value(name);
   if (!text) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0' || errno != 0 || (*text)[0] == '-' || v < min || v > max) {
+  const std::optional<uint64_t> v = io::parse_decimal<uint64_t>(*text);
+  if (!v || *v < min || *v > max) {
     throw Error(fmt::format("{}: {} must be an integer from {} to {}, not '{}'", command_, name,
                             min, max, *text));
   }
-  return uint32_t(v);
-}
-
-ContextOptions context_options(const Args& args) {
-  ContextOptions options;
-  options.device_index = args.uint_value("--device", 0, 1000);
-  options.cache_dir = default_cache_dir();
-  options.autotune = true;
-  return options;
+  return uint32_t(*v);
 }
 
 float parse_number(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const float value = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(value)) {
-    throw Error(fmt::format("{}: '{}' is not a number", option, text));
-  }
-  return value;
+  const std::optional<float> value = io::parse_decimal<float>(text);
+  if (!value) throw Error(fmt::format("{}: '{}' is not a finite number", option, text));
+  return *value;
+}
+
+std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
+  const std::string_view view = text;
+  const size_t x = view.find('x');
+  const auto number = [&](std::string_view part) {
+    const std::optional<uint32_t> value = io::parse_decimal<uint32_t>(part);
+    if (x == std::string_view::npos || !value || *value == 0 || *value > 99999) {
+      throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
+    }
+    return *value;
+  };
+  return {number(view.substr(0, x)), number(view.substr(x + 1))};
 }
 
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {

@@ -6,9 +6,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "vkseg/context.hpp"
 
 namespace vkseg::cli {
 
@@ -33,13 +32,13 @@ class Args {
   std::vector<std::string> positional_;
 };
 
-// The device from --device, and the on-disk pipeline cache every command shares.
-ContextOptions context_options(const Args& args);
-
 // Parses one finite number, naming the option in errors.
 float parse_number(const std::string& option, const std::string& text);
 
 // Parses "R,G,B" into three floats.
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text);
+
+// Parses --size "HxW" (e.g. 512x512) into (height, width), each 1 to 99999.
+std::pair<uint32_t, uint32_t> parse_size(const std::string& text);
 
 }  // namespace vkseg::cli

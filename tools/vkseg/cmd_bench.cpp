@@ -10,6 +10,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
 
@@ -138,10 +139,10 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     for (const auto& [kernel, ms] : kernel_rows) {
       j["kernels"].push_back({{"kernel", kernel}, {"ms", ms}, {"share", ms / layer_sum}});
     }
-    fmt::print("{}\n", j.dump());
+    print_json_line(j);
     return 0;
   }
-  fmt::print("{} on {} ({} {}), {}x{} batch {}, {}\n", model.arch(), device.name,
+  fmt::print("{} on {} ({} {}), {}x{} batch {}, {}\n", io::printable(model.arch()), device.name,
              device.driver_name, device.driver_info, height, width, batch,
              precision_name(precision));
   fmt::print("{} warm-up + {} timed runs\n", warmup, iters);
@@ -162,10 +163,11 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   fmt::print("\n  {:<16} {:<17} {:>10} {:>7} {:>10}\n", "layer", "op", "ms", "share", "GFLOP/s");
   for (const Row& r : rows) {
     if (!r.fused_into.empty()) {
-      fmt::print("  {:<16} {:<17} {:>10} (computed by {})\n", r.name, r.op, "-", r.fused_into);
+      fmt::print("  {:<16} {:<17} {:>10} (computed by {})\n", io::printable(r.name), r.op, "-",
+                 io::printable(r.fused_into));
       continue;
     }
-    fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", r.name, r.op, r.ms,
+    fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", io::printable(r.name), r.op, r.ms,
                100 * r.ms / layer_sum, r.gflops);
   }
   fmt::print("{} of {} layers timed on the device\n", timed, rows.size());

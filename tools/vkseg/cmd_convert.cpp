@@ -3,7 +3,6 @@
 #include <fmt/ranges.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -31,9 +30,7 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   const std::string input = args.positional()[0];
   const auto output = args.value("-o") ? args.value("-o") : args.value("--output");
   if (!output) throw Error("convert: name the model file to write with -o MODEL");
-  if (std::filesystem::exists(*output) && !args.has("--force")) {
-    throw Error(fmt::format("convert: {} exists; pass --force to overwrite it", *output));
-  }
+  check_outputs("convert", {{*output, input}}, {input}, args.has("--force"));
   if (args.has("--bgr") && args.has("--rgb")) throw Error("convert: --bgr and --rgb conflict");
 
   graph::ConvertOptions options;

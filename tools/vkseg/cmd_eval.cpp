@@ -10,6 +10,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "io/image.hpp"
+#include "io/printable.hpp"
 #include "ops/confusion.hpp"
 #include "progress.hpp"
 #include "vk/buffer.hpp"
@@ -138,7 +139,7 @@ int cmd_eval(const std::vector<std::string>& arguments) {
                                                         nlohmann::ordered_json(percent(iou[c]))}});
     }
     j["class_iou"] = per_class;
-    fmt::print("{}\n", j.dump());
+    print_json_line(j);
     return 0;
   }
   fmt::print("{} images, {} labelled pixels\n", pairs.size(), matrix.total());
@@ -149,9 +150,9 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   fmt::print("\n  class                    IoU\n");
   for (uint32_t c = 0; c < classes; ++c) {
     if (std::isnan(iou[c])) {
-      fmt::print("  {:<22} {:>6}\n", model.classes()[c].name, "-");
+      fmt::print("  {:<22} {:>6}\n", io::printable(model.classes()[c].name), "-");
     } else {
-      fmt::print("  {:<22} {:6.2f}%\n", model.classes()[c].name, percent(iou[c]));
+      fmt::print("  {:<22} {:6.2f}%\n", io::printable(model.classes()[c].name), percent(iou[c]));
     }
   }
   return 0;

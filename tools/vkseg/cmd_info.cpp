@@ -3,23 +3,11 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "io/printable.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
 
 namespace vkseg::cli {
-
-std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
-  const size_t x = text.find('x');
-  auto number = [&](const std::string& part) {
-    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(part) == 0) {
-      throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
-    }
-    return uint32_t(std::stoul(part));
-  };
-  if (x == std::string::npos) throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
-  return {number(text.substr(0, x)), number(text.substr(x + 1))};
-}
 
 namespace {
 
@@ -40,7 +28,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
   Session session(network, batch, height, width);
 
   const Preprocess& p = model.preprocess();
-  fmt::print("model        {} ({} weights)\n", model.arch(), model.weight_dtype());
+  fmt::print("model        {} ({} weights)\n", io::printable(model.arch()), model.weight_dtype());
   fmt::print("parameters   {}\n", model.parameter_count());
   fmt::print("input        {} channels, {}; sizes: multiples of {}, at least {}\n",
              model.input_channels(), p.bgr ? "BGR" : "RGB", model.input_multiple(), model.min_input());
@@ -49,7 +37,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
              p.scale, p.mean[0], p.mean[1], p.mean[2], p.std[0], p.std[1], p.std[2]);
   fmt::print("classes      {}:", model.classes().size());
   for (size_t i = 0; i < model.classes().size() && i < 32; ++i) {
-    fmt::print(" {}", model.classes()[i].name);
+    fmt::print(" {}", io::printable(model.classes()[i].name));
   }
   fmt::print("{}\n", model.classes().size() > 32 ? " ..." : "");
   for (const std::string& note : model.notes()) fmt::print("note         {}\n", note);
@@ -57,7 +45,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
   fmt::print("  {:<16} {:<17} {:>22} {:>12}\n", "layer", "op", "output", "GFLOP");
   uint64_t total = 0;
   for (const Session::Layer& l : session.layers()) {
-    fmt::print("  {:<16} {:<17} {:>22} {:>12.3f}\n", l.name, l.op,
+    fmt::print("  {:<16} {:<17} {:>22} {:>12.3f}\n", io::printable(l.name), l.op,
                fmt::format("{}x{}x{}x{}", l.output[0], l.output[1], l.output[2], l.output[3]),
                double(l.flops) * 1e-9);
     total += l.flops;

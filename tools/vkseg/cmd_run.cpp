@@ -1,8 +1,6 @@
 // `vkseg run`: raw logits for an NCHW float32 .npy input.
 #include <fmt/format.h>
 
-#include <filesystem>
-
 #include "args.hpp"
 #include "commands.hpp"
 #include "io/npy.hpp"
@@ -19,9 +17,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
   const auto input = args.value("--input");
   const auto output = args.value("--output");
   if (!input || !output) throw Error("run: --input and --output are required");
-  if (std::filesystem::exists(*output) && !args.has("--force")) {
-    throw Error(fmt::format("run: {} exists; pass --force to overwrite it", *output));
-  }
+  check_outputs("run", {{*output, *input}}, {args.positional()[0], *input}, args.has("--force"));
   const Model model = Model::load(args.positional()[0]);
   io::NpyArray array = io::read_npy(*input);
   auto& s = array.shape;

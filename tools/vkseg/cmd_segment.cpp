@@ -7,6 +7,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "io/image.hpp"
+#include "io/printable.hpp"
 #include "progress.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/segment.hpp"
@@ -42,13 +43,10 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   }
   const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
   const fs::path out_dir = args.value("-o") ? *args.value("-o") : args.value_or("--output-dir", ".");
-  float alpha = 0.5f;
-  if (auto a = args.value("--alpha")) {
-    char* end = nullptr;
-    alpha = std::strtof(a->c_str(), &end);
-    if (a->empty() || *end != '\0' || !(alpha >= 0.0f && alpha <= 1.0f)) {
-      throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *a));
-    }
+  const std::optional<std::string> alpha_text = args.value("--alpha");
+  const float alpha = alpha_text ? parse_number("--alpha", *alpha_text) : 0.5f;
+  if (!(alpha >= 0.0f && alpha <= 1.0f)) {
+    throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *alpha_text));
   }
   if (!fs::is_directory(out_dir)) {
     throw Error(fmt::format("segment: output directory {} does not exist", out_dir.string()));
@@ -56,16 +54,14 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   const std::vector<std::string> images(args.positional().begin() + 1, args.positional().end());
   // Every output name is decided and checked before any work, so nothing is half done.
   std::vector<std::pair<fs::path, fs::path>> outputs;
+  std::vector<PlannedOutput> planned;
   for (const std::string& image : images) {
     const std::string stem = fs::path(image).stem().string();
     outputs.push_back({out_dir / (stem + "_mask.png"), out_dir / (stem + "_overlay.png")});
-    for (const fs::path& p : {outputs.back().first, outputs.back().second}) {
-      if (p == outputs.back().second && !args.has("--overlay")) continue;
-      if (fs::exists(p) && !args.has("--force")) {
-        throw Error(fmt::format("segment: {} exists; pass --force to overwrite it", p.string()));
-      }
-    }
+    planned.push_back({outputs.back().first, image});
+    if (args.has("--overlay")) planned.push_back({outputs.back().second, image});
   }
+  check_outputs("segment", planned, args.positional(), args.has("--force"));
 
   const Model model = Model::load(args.positional()[0]);
   if (model.classes().size() > 256) {
@@ -111,13 +107,14 @@ int cmd_segment(const std::vector<std::string>& arguments) {
         }
       }
       line["classes"] = shares;
-      fmt::print("{}\n", line.dump());
+      print_json_line(line);
     } else {
       fmt::print("{} ({}x{}) -> {}\n", images[i], image.width, image.height,
                  outputs[i].first.string());
       for (size_t c = 0; c < counts.size(); ++c) {
         if (counts[c]) {
-          fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels, model.classes()[c].name);
+          fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels,
+                     io::printable(model.classes()[c].name));
         }
       }
     }

@@ -1,8 +1,15 @@
 #pragma once
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "args.hpp"
+#include "vkseg/context.hpp"
 
 namespace vkseg::cli {
 
@@ -16,7 +23,26 @@ int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_ops(const std::vector<std::string>& args);
 
-// "HxW" (e.g. 512x512) as (height, width).
-std::pair<uint32_t, uint32_t> parse_size(const std::string& text);
+// Prints one JSON object on a line of its own. Non-ASCII characters become \uXXXX escapes: the
+// line stays exact and holds nothing a terminal would act on (names come from model files).
+inline void print_json_line(const nlohmann::ordered_json& line) {
+  fmt::print("{}\n", line.dump(-1, ' ', /*ensure_ascii=*/true));
+}
+
+// A file a command will write, and the input it is made from (named in errors).
+struct PlannedOutput {
+  std::filesystem::path path;
+  std::string source;
+};
+
+// Checks every output before any work, so nothing is lost or half done: refuses two outputs of
+// one name (say a/x.png and b/x.png, both making x_mask.png), an output that is one of `inputs`
+// (the same file by any path; even with --force, since the input would be destroyed), and,
+// without `force`, an output that exists.
+void check_outputs(const std::string& command, const std::vector<PlannedOutput>& outputs,
+                   const std::vector<std::string>& inputs, bool force);
+
+// The device from --device, and the on-disk pipeline cache every command shares.
+ContextOptions context_options(const Args& args);
 
 }  // namespace vkseg::cli

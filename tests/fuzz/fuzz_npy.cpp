@@ -1,0 +1,14 @@
+// read_npy on arbitrary files: the header's Python literal, its shape and the data size.
+#include <cstdint>
+
+#include "fuzz_input_file.hpp"
+#include "io/npy.hpp"
+#include "vkseg/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    vkseg::io::read_npy(vkseg::fuzz::as_file(data, size));
+  } catch (const vkseg::Error&) {
+  }
+  return 0;
+}
