@@ -1,11 +1,7 @@
 #include "ops/max_pool2d.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-
 #include "ops/dispatch.hpp"
-#include "ops/extent.hpp"
+#include "ops/pool_window.hpp"
 #include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
@@ -22,16 +18,7 @@ struct Push {
 MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
     : context_(context), params_(params) {
   const auto& p = params;
-  if (p.kernel_h == 0 || p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 ||
-      p.dilation_h == 0 || p.dilation_w == 0) {
-    throw Error("max_pool2d: kernel, stride and dilation must be positive");
-  }
-  // PyTorch's rule; it also keeps every window over at least one input element when undilated.
-  if (std::max(p.pad_h, p.bottom()) > p.kernel_h / 2 ||
-      std::max(p.pad_w, p.right()) > p.kernel_w / 2) {
-    throw Error(fmt::format("max_pool2d: padding {}x{} exceeds half the {}x{} kernel", p.pad_h,
-                            p.pad_w, p.kernel_h, p.kernel_w));
-  }
+  check_pool_window("max_pool2d", window());
   // ceil_mode only changes the output size, which the shader reads from push constants.
   pipeline_ = &context.state().pipeline(
       {shader_variant(context, "max_pool2d", "max_pool2d", p.precision),
@@ -41,17 +28,14 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
        sizeof(Push)});
 }
 
-Shape MaxPool2d::output_shape(const Shape& input) const {
+PoolWindow MaxPool2d::window() const {
   const auto& p = params_;
-  const int64_t oh =
-      pool_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.bottom(), p.dilation_h, p.ceil_mode);
-  const int64_t ow =
-      pool_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.right(), p.dilation_w, p.ceil_mode);
-  if (oh < 1 || ow < 1) {
-    throw Error(fmt::format("max_pool2d: a {}x{} kernel gives no output for a {}x{} input",
-                            p.kernel_h, p.kernel_w, input.h, input.w));
-  }
-  return {input.n, input.c, uint32_t(oh), uint32_t(ow)};
+  return {p.kernel_h, p.kernel_w, p.stride_h,   p.stride_w,   p.pad_h,      p.pad_w,
+          p.bottom(), p.right(),  p.dilation_h, p.dilation_w, p.ceil_mode};
+}
+
+Shape MaxPool2d::output_shape(const Shape& input) const {
+  return pooled_shape("max_pool2d", window(), input);
 }
 
 void MaxPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
@@ -112,16 +96,7 @@ const OpDef& max_pool2d_op() {
                ints_attr("pads", graph::Ints{0, 0, 0, 0}, 4, 0, 2048),  // top, left, bottom, right
                ints_attr("dilation", graph::Ints{1, 1}, 2, 1, 4096),
                int_attr("ceil_mode", 0, 0, 1)};
-    s.channels = [](const graph::Node& n, const graph::Weights& w, const std::vector<int64_t>& in) {
-      const graph::Ints& k = n.attr_ints("kernel");
-      const graph::Ints& pads = n.attr_ints("pads");
-      // PyTorch's rule, checked here too so that a file breaking it is refused when loaded.
-      if (std::max(pads[0], pads[2]) > k[0] / 2 || std::max(pads[1], pads[3]) > k[1] / 2) {
-        throw Error(fmt::format("'pads' {}x{}x{}x{} exceed half the {}x{} kernel", pads[0],
-                                pads[1], pads[2], pads[3], k[0], k[1]));
-      }
-      return same_channels(n, w, in);
-    };
+    s.channels = pool_channels;
     return OpDef{std::move(s), [](const OpBuild& b) { return std::make_unique<MaxPool2dNode>(b); }};
   }();
   return def;
