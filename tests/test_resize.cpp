@@ -292,7 +292,7 @@ graph::Node resize_node(std::map<std::string, graph::AttrValue> attrs,
 TEST(ResizeNode, MalformedNodesAreRefusedAtLoad) {
   EXPECT_CONTAINS(refusal(resize_node({})),
                   "graph node 'resize' (resize): needs exactly one target: 'size', 'scale' or a "
-                  "second input (it has 0 'size' values, 0 'scale' values and 1 inputs)");
+                  "second input (it has 0 'size' values, 0 'scale' values and 1 input(s))");
   EXPECT_CONTAINS(refusal(resize_node({{"size", graph::Ints{4, 4}}}, {"x", "x"})),
                   "needs exactly one target");
   EXPECT_CONTAINS(refusal(resize_node({{"size", graph::Ints{4, 4}},

@@ -162,7 +162,7 @@ const OpDef& resize_op() {
       const graph::Floats& scale = n.attr_floats("scale");
       if ((size != 0) + (!scale.empty()) + (in.size() == 2) != 1) {
         throw Error(fmt::format("needs exactly one target: 'size', 'scale' or a second input "
-                                "(it has {} 'size' values, {} 'scale' values and {} inputs)",
+                                "(it has {} 'size' values, {} 'scale' values and {} input(s))",
                                 size, scale.size(), in.size()));
       }
       if (size != 0 && size != 2) {
