@@ -7,14 +7,6 @@
 
 namespace vkseg::ops {
 
-namespace {
-
-struct Push {
-  uint32_t h, w, oh, ow, count;
-};
-
-}  // namespace
-
 AvgPool2d::AvgPool2d(Context& context, const AvgPool2dParams& params)
     : context_(context), params_(params) {
   const auto& p = params;
@@ -25,7 +17,7 @@ AvgPool2d::AvgPool2d(Context& context, const AvgPool2dParams& params)
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top,
         p.pad_left, p.pad_bottom, p.pad_right, p.count_include_pad},
        2,
-       sizeof(Push)});
+       sizeof(PoolPush)});
 }
 
 PoolWindow AvgPool2d::window() const {
@@ -43,15 +35,7 @@ uint64_t AvgPool2d::flops(const Shape&, const Shape& output) const {
 }
 
 void AvgPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  const DType type = storage_type(params_.precision);
-  require_fits("avg_pool2d", "input", input, type);
-  require_fits("avg_pool2d", "output", output, type);
-  require_shape("avg_pool2d", "output", output.shape, output_shape(input.shape));
-  const Shape& o = output.shape;
-  const Push push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};
-  const FlatGrid grid = flat_grid(context_.info(), o.count());
-  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, "avg_pool2d");
+  record_pooling(recorder, context_, *pipeline_, "avg_pool2d", window(), params_.precision, input, output);
 }
 
 namespace {

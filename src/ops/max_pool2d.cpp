@@ -7,14 +7,6 @@
 
 namespace vkseg::ops {
 
-namespace {
-
-struct Push {
-  uint32_t h, w, oh, ow, count;
-};
-
-}  // namespace
-
 MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
     : context_(context), params_(params) {
   const auto& p = params;
@@ -25,7 +17,7 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},
        2,
-       sizeof(Push)});
+       sizeof(PoolPush)});
 }
 
 PoolWindow MaxPool2d::window() const {
@@ -39,15 +31,7 @@ Shape MaxPool2d::output_shape(const Shape& input) const {
 }
 
 void MaxPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  const DType type = storage_type(params_.precision);
-  require_fits("max_pool2d", "input", input, type);
-  require_fits("max_pool2d", "output", output, type);
-  require_shape("max_pool2d", "output", output.shape, output_shape(input.shape));
-  const Shape& o = output.shape;
-  const Push push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};
-  const FlatGrid grid = flat_grid(context_.info(), o.count());
-  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, "max_pool2d");
+  record_pooling(recorder, context_, *pipeline_, "max_pool2d", window(), params_.precision, input, output);
 }
 
 namespace {

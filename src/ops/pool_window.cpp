@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ops/dispatch.hpp"
 #include "ops/extent.hpp"
 #include "ops/registry.hpp"
 
@@ -42,6 +43,20 @@ std::vector<int64_t> pool_channels(const graph::Node& node, const graph::Weights
                             pads[2], pads[3], k[0], k[1]));
   }
   return same_channels(node, weights, inputs);
+}
+
+void record_pooling(vk::Recorder& recorder, const Context& context, const vk::Pipeline& pipeline,
+                    const char* op, const PoolWindow& window, Precision precision,
+                    const Tensor& input, const Tensor& output) {
+  const DType type = storage_type(precision);
+  require_fits(op, "input", input, type);
+  require_fits(op, "output", output, type);
+  require_shape(op, "output", output.shape, pooled_shape(op, window, input.shape));
+  const Shape& o = output.shape;
+  const PoolPush push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};
+  const FlatGrid grid = flat_grid(context.info(), o.count());
+  recorder.dispatch(pipeline, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
+                    &push, sizeof push, grid.x, grid.y, 1, op);
 }
 
 }  // namespace vkseg::ops

@@ -1,10 +1,12 @@
 #pragma once
-// The window arithmetic of the pooling ops (max_pool2d, avg_pool2d), with PyTorch's rules.
+// The window arithmetic of the pooling ops (max_pool2d, avg_pool2d), with PyTorch's rules, and
+// their shaders' common dispatch.
 #include <cstdint>
 #include <vector>
 
 #include "graph/graph.hpp"
 #include "ops/tensor.hpp"
+#include "vk/recorder.hpp"
 
 namespace vkseg::ops {
 
@@ -29,5 +31,16 @@ Shape pooled_shape(const char* op, const PoolWindow& window, const Shape& input)
 // at load so that a file breaking it is refused before any session; the channels are kept.
 std::vector<int64_t> pool_channels(const graph::Node& node, const graph::Weights& weights,
                                    const std::vector<int64_t>& inputs);
+
+// The pooling shaders' push constants: input size, output size, output elements.
+struct PoolPush {
+  uint32_t h, w, oh, ow, count;
+};
+
+// Records `pipeline` (a pooling shader, one invocation per output element) on input and output
+// after checking that both hold `precision`'s storage type and the output is pooled_shape().
+void record_pooling(vk::Recorder& recorder, const Context& context, const vk::Pipeline& pipeline,
+                    const char* op, const PoolWindow& window, Precision precision,
+                    const Tensor& input, const Tensor& output);
 
 }  // namespace vkseg::ops
