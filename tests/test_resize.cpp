@@ -19,8 +19,8 @@
 #include <fstream>
 
 #include "harness.hpp"
-#include "op_harness.hpp"
 #include "io/npy.hpp"
+#include "op_harness.hpp"
 #include "ops/resize.hpp"
 
 namespace vkseg::test {
