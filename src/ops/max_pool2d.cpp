@@ -1,69 +1,37 @@
 #include "ops/max_pool2d.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-
 #include "ops/dispatch.hpp"
-#include "ops/extent.hpp"
+#include "ops/pool_window.hpp"
 #include "ops/registry.hpp"
 #include "vk/context_state.hpp"
 
 namespace vkseg::ops {
 
-namespace {
-
-struct Push {
-  uint32_t h, w, oh, ow, count;
-};
-
-}  // namespace
-
 MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
     : context_(context), params_(params) {
   const auto& p = params;
-  if (p.kernel_h == 0 || p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 ||
-      p.dilation_h == 0 || p.dilation_w == 0) {
-    throw Error("max_pool2d: kernel, stride and dilation must be positive");
-  }
-  // PyTorch's rule; it also keeps every window over at least one input element when undilated.
-  if (std::max(p.pad_h, p.bottom()) > p.kernel_h / 2 ||
-      std::max(p.pad_w, p.right()) > p.kernel_w / 2) {
-    throw Error(fmt::format("max_pool2d: padding {}x{} exceeds half the {}x{} kernel", p.pad_h,
-                            p.pad_w, p.kernel_h, p.kernel_w));
-  }
+  check_pool_window("max_pool2d", window());
   // ceil_mode only changes the output size, which the shader reads from push constants.
   pipeline_ = &context.state().pipeline(
       {shader_variant(context, "max_pool2d", "max_pool2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},
        2,
-       sizeof(Push)});
+       sizeof(PoolPush)});
+}
+
+PoolWindow MaxPool2d::window() const {
+  const auto& p = params_;
+  return {p.kernel_h, p.kernel_w, p.stride_h,   p.stride_w,   p.pad_h,      p.pad_w,
+          p.bottom(), p.right(),  p.dilation_h, p.dilation_w, p.ceil_mode};
 }
 
 Shape MaxPool2d::output_shape(const Shape& input) const {
-  const auto& p = params_;
-  const int64_t oh =
-      pool_extent(input.h, p.kernel_h, p.stride_h, p.pad_h, p.bottom(), p.dilation_h, p.ceil_mode);
-  const int64_t ow =
-      pool_extent(input.w, p.kernel_w, p.stride_w, p.pad_w, p.right(), p.dilation_w, p.ceil_mode);
-  if (oh < 1 || ow < 1) {
-    throw Error(fmt::format("max_pool2d: a {}x{} kernel gives no output for a {}x{} input",
-                            p.kernel_h, p.kernel_w, input.h, input.w));
-  }
-  return {input.n, input.c, uint32_t(oh), uint32_t(ow)};
+  return pooled_shape("max_pool2d", window(), input);
 }
 
 void MaxPool2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
-  const DType type = storage_type(params_.precision);
-  require_fits("max_pool2d", "input", input, type);
-  require_fits("max_pool2d", "output", output, type);
-  require_shape("max_pool2d", "output", output.shape, output_shape(input.shape));
-  const Shape& o = output.shape;
-  const Push push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};
-  const FlatGrid grid = flat_grid(context_.info(), o.count());
-  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, "max_pool2d");
+  record_pooling(recorder, context_, *pipeline_, "max_pool2d", window(), params_.precision, input, output);
 }
 
 namespace {
@@ -112,16 +80,7 @@ const OpDef& max_pool2d_op() {
                ints_attr("pads", graph::Ints{0, 0, 0, 0}, 4, 0, 2048),  // top, left, bottom, right
                ints_attr("dilation", graph::Ints{1, 1}, 2, 1, 4096),
                int_attr("ceil_mode", 0, 0, 1)};
-    s.channels = [](const graph::Node& n, const graph::Weights& w, const std::vector<int64_t>& in) {
-      const graph::Ints& k = n.attr_ints("kernel");
-      const graph::Ints& pads = n.attr_ints("pads");
-      // PyTorch's rule, checked here too so that a file breaking it is refused when loaded.
-      if (std::max(pads[0], pads[2]) > k[0] / 2 || std::max(pads[1], pads[3]) > k[1] / 2) {
-        throw Error(fmt::format("'pads' {}x{}x{}x{} exceed half the {}x{} kernel", pads[0],
-                                pads[1], pads[2], pads[3], k[0], k[1]));
-      }
-      return same_channels(n, w, in);
-    };
+    s.channels = pool_channels;
     return OpDef{std::move(s), [](const OpBuild& b) { return std::make_unique<MaxPool2dNode>(b); }};
   }();
   return def;

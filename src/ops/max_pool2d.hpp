@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 
+#include "ops/pool_window.hpp"
 #include "ops/tensor.hpp"
 #include "vk/recorder.hpp"
 
@@ -30,6 +31,8 @@ class MaxPool2d {
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
 
  private:
+  PoolWindow window() const;
+
   Context& context_;
   MaxPool2dParams params_;
   const vk::Pipeline* pipeline_;

@@ -82,4 +82,26 @@ class ShapePreservingNode : public NodeOp {
   uint64_t flops_per_element_;
 };
 
+// The node of an op class of one input and one output of another shape (pooling, padding,
+// rearranging, ...), with output_shape(input), flops(input, output) and
+// record(recorder, input, output).
+template <class Op>
+class OneInputNode : public NodeOp {
+ public:
+  explicit OneInputNode(Op op) : op_(std::move(op)) {}
+  std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
+    return {op_.output_shape(inputs[0])};
+  }
+  uint64_t flops(const std::vector<Shape>& inputs,
+                 const std::vector<Shape>& outputs) const override {
+    return op_.flops(inputs[0], outputs[0]);
+  }
+  void record(vk::Recorder& recorder, const OpIo& io) const override {
+    op_.record(recorder, io.inputs[0], io.outputs[0]);
+  }
+
+ private:
+  Op op_;
+};
+
 }  // namespace vkseg::ops
