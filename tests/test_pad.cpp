@@ -5,6 +5,8 @@
 // at fp16 is the value's one rounding (tolerance relative 2e-3, see harness.hpp).
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "harness.hpp"
@@ -105,7 +107,9 @@ TEST(PadNode, MalformedNodesAreRefusedAtLoad) {
   EXPECT_CONTAINS(refusal(pad_node({{"pads", graph::Ints{1, 1, 1, 1}},
                                     {"mode", std::string("wrap")}})),
                   "attribute 'mode' is 'wrap'; supported: constant, reflect, edge");
-  EXPECT_CONTAINS(refusal(pad_node({})), "needs the attribute 'pads'");
+  EXPECT_CONTAINS(refusal(graph::make_node("pad", "pad", {"x", "x"},
+                                           {{"pads", graph::Ints{1, 0, 0, 0}}})),
+                  "'pads' must be all zero then");
 }
 
 TEST(PadNode, SessionRefusesReflectPaddingAsLargeAsTheInput) {
@@ -143,6 +147,37 @@ TEST_P(PadGraph, RunsInANetwork) {
   EXPECT_EQ(y.shape, out);
   EXPECT_TRUE(all_close(y.values, reference_pad(fill, mid, reference_pad(reflect, in, x, mid), out),
                         0.0f, 0.0f));
+}
+
+// U-Net's F.pad of its upsampled map to its skip's size: a 2x2 max pool of an odd-sized map,
+// padded back to the map's size, half the difference before (rounded down) and the rest after.
+TEST_P(PadGraph, CentredToASecondInputsSize) {
+  const Model model = graph_model(
+      {graph::make_node("small", "max_pool2d", {"x"},
+                        {{"kernel", graph::Ints{2, 2}}, {"stride", graph::Ints{2, 2}}}),
+       graph::make_node("pad", "pad", {"small", "x"}, {{"value", -2.0}})},
+      2);
+  for (const ops::Shape in : {ops::Shape{2, 2, 7, 9}, ops::Shape{1, 2, 4, 5}}) {
+    const std::vector<float> x = rounded(random_floats(in.count()), precision());
+    const GraphOutput y = run_graph(model, precision(), in, x);
+    const ops::Shape pooled{in.n, in.c, in.h / 2, in.w / 2};
+    std::vector<float> small(pooled.count());
+    for (size_t i = 0; i < small.size(); ++i) {
+      const size_t ox = i % pooled.w, oy = i / pooled.w % pooled.h, plane = i / (pooled.h * pooled.w);
+      float m = -INFINITY;
+      for (size_t dy = 0; dy < 2; ++dy) {
+        for (size_t dx = 0; dx < 2; ++dx) {
+          m = std::max(m, x[(plane * in.h + 2 * oy + dy) * in.w + 2 * ox + dx]);
+        }
+      }
+      small[i] = m;
+    }
+    const uint32_t dy = in.h - pooled.h, dx = in.w - pooled.w;
+    const ops::PadParams centred{dy / 2, dx / 2, dy - dy / 2, dx - dx / 2, ops::PadMode::Constant,
+                                 -2.0f};
+    EXPECT_EQ(y.shape, in);
+    EXPECT_TRUE(all_close(y.values, reference_pad(centred, pooled, small, in), 0.0f, 0.0f));
+  }
 }
 
 }  // namespace

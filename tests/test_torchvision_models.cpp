@@ -9,6 +9,7 @@
 
 #include "graph/front_ends.hpp"
 #include "graph/model_data.hpp"
+#include "graph/net_builder.hpp"
 #include "io/checkpoint.hpp"
 #include "parity.hpp"
 
@@ -94,6 +95,48 @@ TEST(TorchvisionConvert, ErrorsNameTheKeyThatDoesNotFitAndTheFamilies) {
     ADD_FAILURE() << "an fcn_resnet50 converted as a deeplabv3_resnet50";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fcn_resnet50"), std::string::npos) << e.what();
+  }
+}
+
+// Issue 10's batch-norm network of the new ops (OpsNet in the fixture script), its graph built
+// here from its module names as an importer would, against PyTorch.
+TEST(GraphEngine, BatchNormNetworkOfTheNewOpsMatchesPyTorch) {
+  using graph::Ints;
+  graph::NetBuilder b(
+      io::read_checkpoint((fixture_dir("torchvision") / "ops_net.pth").string()), "OpsNet");
+  const std::string padded = b.node("pad_in", "pad", {"image"},
+                                    {{"pads", Ints{1, 2, 1, 0}}, {"mode", std::string("reflect")}});
+  std::string x = b.batch_norm("bn1", b.conv("conv1", padded), 1e-5);
+  x = b.node("leaky", "leaky_relu", {x}, {{"alpha", 0.1}});
+  std::string y = b.batch_norm("bn2", b.conv("conv2", x, 1, 2, 2, 4), 1e-5);
+  y = b.node("prelu", "prelu", {y}, {}, {{"slope", "prelu.weight"}});
+  y = b.node("pool", "avg_pool2d", {y},
+             {{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}},
+              {"ceil_mode", int64_t(1)}, {"count_include_pad", int64_t(0)}});
+  std::string g = b.node("squeeze", "global_avg_pool", {y});
+  g = b.node("gate_sigmoid", "sigmoid", {b.conv("gate", g)});
+  y = b.node("tanh", "tanh", {b.node("gated", "mul", {y, g})});
+  y = b.node("up", "resize", {y, x},
+             {{"mode", std::string("nearest")},
+              {"coordinate_transformation", std::string("asymmetric")},
+              {"nearest_mode", std::string("floor")}});
+  std::string z = b.node("half", "max_pool2d", {x}, {{"kernel", Ints{2, 2}}, {"stride", Ints{2, 2}}});
+  z = b.node("shuffle", "depth_to_space", {b.conv("expand", z)},
+             {{"blocksize", int64_t(2)}, {"mode", std::string("CRD")}});
+  z = b.node("pad_z", "pad", {z, x});
+  const std::string scores = b.conv("head", b.node("cat", "concat", {z, y}), 1, 1);
+  detail::ModelData data;
+  b.finish(data, b.node("probabilities", "softmax", {scores}));
+  data.arch = "ops_net";
+  data.classes = detail::default_classes(5);
+  const fs::path path = temp_dir() / "ops_net.vkseg";
+  detail::save_model(data, path.string());
+  const Model model = Model::load(path.string());
+  for (const Precision precision : {Precision::Fp32, Precision::Fp16}) {
+    for (const std::string in : {"67x61", "64x72b2"}) {
+      expect_parity(model, "input_" + in + ".npy", "ops_net_out_" + in + ".npy", precision,
+                    fixture_dir("torchvision"));
+    }
   }
 }
 

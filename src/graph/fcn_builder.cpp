@@ -354,6 +354,26 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a.size() - i < b.size() - j;
 }
 
+// FCN-8s's two 4x4 upsamplings have equal shapes, so only their order tells them apart, which a
+// safetensors file (keys sorted) does not keep. The second one upsamples the pool4 fusion, and
+// the known layouts say so in its name (pytorch-fcn's upscore_pool4, the lecture's
+// up_score_conv4_5); without such a name the sorted order stands, and a note says so.
+void order_fcn8s_upsamplings(std::vector<Layer*>& up4, std::vector<std::string>& notes) {
+  auto after_pool4 = [](const Layer* l) {
+    const std::string& n = l->weight.name;
+    return n.find("pool4") != std::string::npos || n.find("conv4") != std::string::npos;
+  };
+  if (after_pool4(up4[0]) && !after_pool4(up4[1])) {
+    std::swap(up4[0], up4[1]);
+  } else if (after_pool4(up4[0]) == after_pool4(up4[1])) {
+    notes.push_back(fmt::format(
+        "assumed '{}' upsamples score_fr and '{}' the pool4 fusion: their shapes are equal and a "
+        "safetensors file keeps no order; if it is the other way round, convert the torch.save "
+        "state dict instead",
+        io::printable(up4[0]->weight.name), io::printable(up4[1]->weight.name)));
+  }
+}
+
 }  // namespace
 
 detail::ModelData build_fcn(io::Checkpoint checkpoint, const ConvertOptions& options) {
@@ -447,6 +467,9 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const ConvertOptions& opt
           "FCN-8s: pool3, pool4, 4, 4, 16)",
           score_pool3.size(), score_pool4.size(), up4.size(), up16.size(), up32.size(),
           up64.size()));
+    }
+    if (found == "fcn8s" && checkpoint.format == "safetensors") {
+      order_fcn8s_upsamplings(up4, model.notes);
     }
     if (arch != "auto" && arch != found && !(arch == "fcn8s-atonce" && found == "fcn8s")) {
       throw Error(fmt::format("the checkpoint holds an {}, not the requested --arch {}", found, arch));

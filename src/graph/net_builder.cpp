@@ -92,8 +92,11 @@ std::string NetBuilder::batch_norm(const std::string& prefix, const std::string&
 
 std::string NetBuilder::node(const std::string& name, const std::string& op,
                              std::vector<std::string> inputs,
-                             std::map<std::string, AttrValue> attrs) {
-  graph_.nodes.push_back(make_node(name, op, std::move(inputs), std::move(attrs)));
+                             std::map<std::string, AttrValue> attrs,
+                             const std::map<std::string, std::string>& weights) {
+  Node n = make_node(name, op, std::move(inputs), std::move(attrs));
+  for (const auto& [role, tensor] : weights) n.weights[role] = weight(tensor);
+  graph_.nodes.push_back(std::move(n));
   return name;
 }
 

@@ -33,9 +33,10 @@ class NetBuilder {
                              int64_t pad = 0);
   // `prefix`.{weight,bias,running_mean,running_var}, epsilon as the family constructs it.
   std::string batch_norm(const std::string& prefix, const std::string& input, double epsilon);
-  // An op with no weights: `op` over `inputs`, with `attrs`.
+  // `op` over `inputs`, with `attrs`, and the checkpoint tensors `weights` names by role.
   std::string node(const std::string& name, const std::string& op,
-                   std::vector<std::string> inputs, std::map<std::string, AttrValue> attrs = {});
+                   std::vector<std::string> inputs, std::map<std::string, AttrValue> attrs = {},
+                   const std::map<std::string, std::string>& weights = {});
 
   // Every tensor must have been used (or skipped); throws Error naming the first that was not,
   // then moves the graph and weights into `model`.

@@ -63,6 +63,39 @@ void Pad::record(vk::Recorder& recorder, const Tensor& input, const Tensor& outp
 
 namespace {
 
+// With a second input, pad is F.pad to that tensor's height and width as U-Net pads its
+// upsampled map to its skip's size: half of each difference before, the rest after.
+PadParams centred_to(PadParams p, const Shape& input, const Shape& reference) {
+  if (reference.h < input.h || reference.w < input.w) {
+    throw Error(fmt::format("pad: the {}x{} input is larger than the {}x{} it is padded to",
+                            input.h, input.w, reference.h, reference.w));
+  }
+  const uint32_t dy = reference.h - input.h, dx = reference.w - input.w;
+  p.top = dy / 2, p.bottom = dy - dy / 2, p.left = dx / 2, p.right = dx - dx / 2;
+  return p;
+}
+
+class PadNode : public NodeOp {
+ public:
+  PadNode(Context& context, const PadParams& params) : context_(context), params_(params) {}
+  std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
+    return {pad_for(inputs).output_shape(inputs[0])};
+  }
+  uint64_t flops(const std::vector<Shape>&, const std::vector<Shape>&) const override { return 0; }
+  void record(vk::Recorder& recorder, const OpIo& io) const override {
+    std::vector<Shape> shapes;
+    for (const Tensor& t : io.inputs) shapes.push_back(t.shape);
+    pad_for(shapes).record(recorder, io.inputs[0], io.outputs[0]);
+  }
+
+ private:
+  Pad pad_for(const std::vector<Shape>& inputs) const {
+    return Pad(context_, inputs.size() == 2 ? centred_to(params_, inputs[0], inputs[1]) : params_);
+  }
+  Context& context_;
+  PadParams params_;
+};
+
 PadParams params_of(const OpBuild& b) {
   const graph::Ints& pads = b.node.attr_ints("pads");
   PadParams p;
@@ -80,13 +113,22 @@ PadParams params_of(const OpBuild& b) {
 
 const OpDef& pad_op() {
   static const OpDef def = [] {
-    OpSchema s{"pad", "spatial padding (F.pad, ONNX Pad): constant, reflect or edge"};
-    s.attrs = {ints_attr("pads", std::nullopt, 4, 0, 1 << 16),  // top, left, bottom, right
+    OpSchema s{"pad",
+               "spatial padding (F.pad, ONNX Pad): constant, reflect or edge; with a second "
+               "input, centred to its height and width (U-Net's skip)"};
+    s.max_inputs = 2;
+    s.attrs = {ints_attr("pads", graph::Ints{0, 0, 0, 0}, 4, 0, 1 << 16),  // top, left, bottom, right
                string_attr("mode", "constant", {std::begin(k_mode_names), std::end(k_mode_names)}),
                float_attr("value", 0.0)};
-    s.channels = same_channels;
+    s.channels = [](const graph::Node& n, const graph::Weights&, const std::vector<int64_t>& in) {
+      const graph::Ints& pads = n.attr_ints("pads");
+      if (in.size() == 2 && (pads[0] || pads[1] || pads[2] || pads[3])) {
+        throw Error("pads come from the second input's size; 'pads' must be all zero then");
+      }
+      return std::vector<int64_t>{in[0]};  // the reference gives only its size
+    };
     return OpDef{std::move(s), [](const OpBuild& b) {
-                   return std::make_unique<OneInputNode<Pad>>(Pad(b.context, params_of(b)));
+                   return std::make_unique<PadNode>(b.context, params_of(b));
                  }};
   }();
   return def;

@@ -103,7 +103,7 @@ int cmd_eval(const std::vector<std::string>& arguments) {
     if (const uint64_t bad = session.non_finite_pixels()) {
       throw Error(fmt::format("eval: {}: the network scored {} pixels NaN or infinite; no metrics "
                               "from them",
-                              image_path.string(), bad));
+                              io::printable(image_path.string()), bad));
     }
     const auto [pw, ph] = segmenter.network_size(image.width, image.height);
     const ops::Shape truth_shape{1, 1, image.height, image.width};

@@ -48,8 +48,11 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   if (!(alpha >= 0.0f && alpha <= 1.0f)) {
     throw Error(fmt::format("segment: --alpha must be a number from 0 to 1, not '{}'", *alpha_text));
   }
-  if (!fs::is_directory(out_dir)) {
-    throw Error(fmt::format("segment: output directory {} does not exist", out_dir.string()));
+  std::error_code made;
+  fs::create_directories(out_dir, made);
+  if (made || !fs::is_directory(out_dir)) {
+    throw Error(fmt::format("segment: cannot create the output directory {}{}", io::printable(out_dir.string()),
+                            made ? ": " + made.message() : std::string()));
   }
   const std::vector<std::string> images(args.positional().begin() + 1, args.positional().end());
   // Every output name is decided and checked before any work, so nothing is half done.
@@ -78,9 +81,12 @@ int cmd_segment(const std::vector<std::string>& arguments) {
     const io::Image image = io::read_image(images[i]);
     const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
     if (map.non_finite_pixels) {
-      throw Error(fmt::format("segment: {}: the network scored {} pixels NaN or infinite; no mask "
-                              "written (check the model's weights with `vkseg info`)",
-                              images[i], map.non_finite_pixels));
+      throw Error(fmt::format(
+          "segment: {}: the network scored {} pixels NaN or infinite; no mask written ({})",
+          io::printable(images[i]), map.non_finite_pixels,
+          precision == Precision::Fp16
+              ? "fp16 holds values up to 65504: try --precision fp32"
+              : "check the model's weights with `vkseg info`"));
     }
     std::vector<uint8_t> indices(map.labels.begin(), map.labels.end());
     io::write_indexed_png(outputs[i].first.string(), map.width, map.height, indices.data(), palette);
