@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Times FCN-8s (full VGG16 backbone, Caffe padding, random weights) in vkseg and in PyTorch on
-the same machine, from one run, and prints both with their ratio.
+"""Times a segmentation network (random weights) in vkseg and in PyTorch on the same machine, from
+one run, and prints both with their ratio: FCN-8s (full VGG16 backbone, Caffe padding) by
+default, or one of torchvision's (--model deeplabv3_resnet50, lraspp_mobilenet_v3_large, ...).
 
-  /usr/bin/python3 bench/compare_pytorch.py [--vkseg build/vkseg] [--size 512x512] [--iters 5]
+  /usr/bin/python3 bench/compare_pytorch.py [--model fcn8s] [--vkseg build/vkseg]
+                                            [--size 512x512] [--iters 5]
 
 PyTorch runs on the CPU with as many threads as cores; where CUDA is available it also runs on the
 GPU in fp32 (TF32 off) and in fp16 (channels_last). vkseg's figures come from `vkseg bench --json`
@@ -47,27 +49,44 @@ def time_torch(model, x, warmup, iters, cuda):
     return summary(times)
 
 
+TORCHVISION_MODELS = ("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50",
+                      "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
+                      "lraspp_mobilenet_v3_large")
+
+
+def build_model(name):
+    if name == "fcn8s":
+        return FCN("fcn8s", **FULL).eval()
+    import torchvision.models.segmentation as segmentation
+    return getattr(segmentation, name)(weights=None, weights_backbone=None,
+                                       num_classes=21).eval()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vkseg", default=os.path.join(os.path.dirname(__file__), "..", "build",
                                                         "vkseg"))
-    parser.add_argument("--size", default="512x512")
+    parser.add_argument("--model", default="fcn8s", choices=("fcn8s",) + TORCHVISION_MODELS)
+    parser.add_argument("--size", default=None,
+                        help="HxW (default 512x512 for FCN-8s, 520x520 for torchvision's)")
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default=None, help="vkseg --device index")
     args = parser.parse_args()
+    if args.size is None:
+        args.size = "512x512" if args.model == "fcn8s" else "520x520"
     height, width = (int(v) for v in args.size.split("x"))
     threads = os.cpu_count()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = FCN("fcn8s", **FULL).eval()
+    model = build_model(args.model)
     x = torch.randn(1, 3, height, width)
     results = {"size": [height, width], "threads": threads}
 
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = os.path.join(tmp, "fcn8s.pth")
+        checkpoint = os.path.join(tmp, f"{args.model}.pth")
         torch.save(model.state_dict(), checkpoint)
-        converted = os.path.join(tmp, "fcn8s.vkseg")
+        converted = os.path.join(tmp, f"{args.model}.vkseg")
         subprocess.run([args.vkseg, "convert", checkpoint, "-o", converted], check=True,
                        stdout=subprocess.DEVNULL)
         command = [args.vkseg, "bench", converted, "--size", args.size, "--iters",
@@ -91,7 +110,8 @@ def main():
         results["cuda_device"] = torch.cuda.get_device_name()
 
     v = results["vkseg"]
-    print(f"FCN-8s {height}x{width}, batch 1, vkseg on {v['device']}")
+    results["model"] = args.model
+    print(f"{args.model} {height}x{width}, batch 1, vkseg on {v['device']}")
     print(f"  vkseg GPU time   median {v['gpu_ms']['median']:9.1f} ms  "
           f"(min {v['gpu_ms']['min']:.1f}, max {v['gpu_ms']['max']:.1f})")
     print(f"  vkseg wall time  median {v['wall_ms']['median']:9.1f} ms")

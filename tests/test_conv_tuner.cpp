@@ -34,7 +34,7 @@ nlohmann::json read_json(const std::string& path) {
 TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
   const std::filesystem::path dir = test::temp_dir() / "vkseg-tuning";
   std::vector<std::string> messages;
-  const ops::Conv2dParams layer{.in_channels = 24, .out_channels = 40, .kernel_h = 3,
+  const ops::Conv2dParams layer{.in_channels = 64, .out_channels = 72, .kernel_h = 3,
                                 .kernel_w = 3, .pad_h = 1, .pad_w = 1, .activation = {ops::ActivationKind::Relu}};
   std::string file;
   {
@@ -70,5 +70,21 @@ TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
     Context fourth(tuning_options(dir, messages));
     EXPECT_NE(ops::tuned_variant(fourth, layer), ops::Conv2dVariant::Pointwise);  // 3x3: cannot
   }
+  EXPECT_TRUE(messages.empty()) << messages.front();
+}
+
+// Depthwise and thin layers repay no pipeline builds: the rules choose, and nothing is timed or
+// stored for them.
+TEST(ConvTuner, LeavesDepthwiseAndThinLayersToTheRules) {
+  const std::filesystem::path dir = test::temp_dir() / "vkseg-tuning";
+  std::vector<std::string> messages;
+  Context context(tuning_options(dir, messages));
+  const ops::Conv2dParams depthwise{.in_channels = 480, .out_channels = 480, .kernel_h = 5,
+                                    .kernel_w = 5, .pad_h = 2, .pad_w = 2, .groups = 480};
+  const ops::Conv2dParams thin{.in_channels = 40, .out_channels = 120, .kernel_h = 1,
+                               .kernel_w = 1};
+  EXPECT_EQ(ops::tuned_variant(context, depthwise), ops::Conv2dVariant::Auto);
+  EXPECT_EQ(ops::tuned_variant(context, thin), ops::Conv2dVariant::Auto);
+  EXPECT_FALSE(std::filesystem::exists(context.state().tuning_file));
   EXPECT_TRUE(messages.empty()) << messages.front();
 }

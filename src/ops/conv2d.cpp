@@ -161,6 +161,10 @@ bool Conv2d::supports(const Context& context, const Conv2dParams& params, Conv2d
   }
 }
 
+Conv2dVariant Conv2d::rule_variant(const Context& context, const Conv2dParams& params) {
+  return auto_variant(context, params);
+}
+
 Conv2d::Conv2d(Context& context, const Conv2dParams& params)
     : context_(context), params_(params) {
   const auto& p = params;

@@ -27,6 +27,8 @@ class Conv2d {
   Shape output_shape(const Shape& input) const;
   // Whether `variant` can compute a layer with these parameters on this device.
   static bool supports(const Context& context, const Conv2dParams& params, Conv2dVariant variant);
+  // The variant the built-in rules choose for a layer (what Auto becomes without tuning).
+  static Conv2dVariant rule_variant(const Context& context, const Conv2dParams& params);
   // The variant record() uses (params.variant unless that is Auto).
   Conv2dVariant chosen_variant() const { return variant_; }
   // bias may be null only when params.bias is false; workspace only when workspace_bytes is 0.

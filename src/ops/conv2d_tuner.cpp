@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <vector>
 
 #include "io/file_io.hpp"
 #include "io/json.hpp"
@@ -22,7 +23,7 @@ namespace {
 constexpr Conv2dVariant k_candidates[] = {Conv2dVariant::Direct,    Conv2dVariant::Gemm,
                                           Conv2dVariant::Pointwise, Conv2dVariant::Tiled,
                                           Conv2dVariant::Im2col,    Conv2dVariant::Winograd};
-constexpr double k_proxy_flops = 1e9;
+constexpr double k_proxy_flops = 2.5e8;
 constexpr uint64_t k_proxy_weights = uint64_t(4) << 20;
 
 std::optional<Conv2dVariant> variant_named(const std::string& name) {
@@ -111,6 +112,16 @@ double time_variant(Context& context, const Proxy& proxy, Conv2dVariant variant,
   return best;
 }
 
+// Timing a layer costs a pipeline build per variant (a fraction of a second each on a CPU device),
+// which only a layer with much work per output pixel repays: grouped and depthwise layers, and
+// thin ones like MobileNet's expansions or a ResNet bottleneck's 1x1 reductions, are left to the
+// rules.
+bool worth_timing(const Conv2dParams& p) {
+  constexpr uint64_t k_min_macs_per_pixel = 32768;  // VGG's 64 -> 64 3x3 is 36864
+  const uint64_t macs = uint64_t(p.in_channels) * p.out_channels * p.kernel_h * p.kernel_w;
+  return p.groups == 1 && macs >= k_min_macs_per_pixel;
+}
+
 void load_tuning(vk::ContextState& s) {
   if (s.tuning_loaded) return;
   s.tuning_loaded = true;
@@ -163,11 +174,19 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
     const auto variant = variant_named(it->second);
     if (variant && Conv2d::supports(context, params, *variant)) return *variant;
   }
+  int supported = 0;
+  for (Conv2dVariant variant : k_candidates) supported += Conv2d::supports(context, params, variant);
+  if (supported < 2 || !worth_timing(params)) return Conv2dVariant::Auto;
+  // The rules' choice first: its time lets a far slower variant give up after one run.
+  const Conv2dVariant rule = Conv2d::rule_variant(context, params);
+  std::vector<Conv2dVariant> order{rule};
+  for (Conv2dVariant variant : k_candidates) {
+    if (variant != rule && Conv2d::supports(context, params, variant)) order.push_back(variant);
+  }
   const Proxy proxy = proxy_of(params);
   Conv2dVariant best = Conv2dVariant::Auto;
   double best_ms = std::numeric_limits<double>::infinity();
-  for (Conv2dVariant variant : k_candidates) {
-    if (!Conv2d::supports(context, params, variant)) continue;
+  for (Conv2dVariant variant : order) {
     try {
       const double ms = time_variant(context, proxy, variant, 3 * best_ms);
       if (ms < best_ms) best = variant, best_ms = ms;
