@@ -41,7 +41,7 @@ std::vector<float> reference_conv2d(const ops::Conv2dParams& p, const ops::Shape
 constexpr ops::Conv2dVariant k_variants[] = {
     ops::Conv2dVariant::Auto,  ops::Conv2dVariant::Direct, ops::Conv2dVariant::Gemm,
     ops::Conv2dVariant::Pointwise, ops::Conv2dVariant::Tiled, ops::Conv2dVariant::Im2col,
-    ops::Conv2dVariant::Winograd};
+    ops::Conv2dVariant::Winograd, ops::Conv2dVariant::Depthwise};
 
 // Runs the layer at `precision` on input x with every variant that supports it (Pointwise only
 // takes 1x1 stride-1 layers).
@@ -122,6 +122,31 @@ TEST_P(Conv2dAtPrecision, RandomShapes) {
       --trial;
       continue;
     }
+    check_conv2d(precision(), p, in);
+  }
+}
+
+// Depthwise layers as MobileNetV3 and DeepLab have them (3x3 and 5x5, strides 1 and 2, dilated,
+// odd and one-pixel maps, asymmetric padding, rows shorter and longer than a workgroup), every
+// variant that runs them against the reference.
+TEST_P(Conv2dAtPrecision, DepthwiseRandomShapes) {
+  for (int trial = 0; trial < 16; ++trial) {
+    ops::Conv2dParams p;
+    p.groups = p.in_channels = p.out_channels = random_int(2, 40);
+    p.kernel_h = p.kernel_w = random_int(0, 1) ? 3 : 5;
+    if (random_int(0, 3) == 0) p.kernel_w = random_int(1, 4);
+    p.stride_h = p.stride_w = random_int(1, 2);
+    p.dilation_h = p.dilation_w = random_int(0, 3) == 0 ? random_int(2, 4) : 1;
+    p.pad_h = p.pad_w = p.dilation_h * (p.kernel_h / 2);
+    if (random_int(0, 3) == 0) p.pad_bottom = random_int(0, 2), p.pad_right = random_int(0, 2);
+    p.bias = random_int(0, 1);
+    p.activation = random_activation();
+    ops::Shape in{random_int(1, 2), p.in_channels, random_int(1, 40), random_int(1, 150)};
+    if (int(in.h + p.pad_h + p.bottom()) < int(p.dilation_h * (p.kernel_h - 1) + 1) ||
+        int(in.w + p.pad_w + p.right()) < int(p.dilation_w * (p.kernel_w - 1) + 1)) {
+      continue;
+    }
+    ASSERT_TRUE(ops::Conv2d::supports(context(), p, ops::Conv2dVariant::Depthwise));
     check_conv2d(precision(), p, in);
   }
 }

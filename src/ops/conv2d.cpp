@@ -23,6 +23,13 @@ constexpr uint32_t k_gemm_max_local_size = 32;
 struct DirectPush {
   uint32_t c, h, w, oc, oh, ow, groups, oc_begin, oc_end;
 };
+// conv2d_depthwise.comp: k_depthwise_px outputs of a row per invocation, 64 invocations per
+// workgroup.
+constexpr uint32_t k_depthwise_px = 4;
+constexpr uint32_t k_depthwise_local_size = 64;
+struct DepthwisePush {
+  uint32_t c, h, w, oh, ow, c_begin, c_count, row_blocks;
+};
 struct GemmPush {
   uint32_t c, h, w, oc, oh, ow, cin, cout, oc_begin, oc_end, seg, seg_blocks, row_blocks, blocks;
 };
@@ -43,6 +50,10 @@ constexpr TileShape k_small_tile{64, 64, 16, 4, 4};
 bool fits(const DeviceInfo& info, const TileShape& tile) {
   return info.max_workgroup_invocations >= tile.invocations() &&
          info.max_shared_memory_bytes >= tile.shared_bytes();
+}
+
+bool is_depthwise(const Conv2dParams& p) {
+  return p.groups > 1 && p.groups == p.in_channels && p.groups == p.out_channels;
 }
 
 bool is_pointwise(const Conv2dParams& p) {
@@ -120,6 +131,7 @@ uint64_t winograd_weight_texels(const Conv2dParams& p) {
 
 Conv2dVariant auto_variant(const Context& context, const Conv2dParams& p) {
   const DeviceInfo& info = context.info();
+  if (is_depthwise(p)) return Conv2dVariant::Depthwise;
   if (p.out_channels / p.groups < 8) return Conv2dVariant::Direct;  // blocks would be mostly idle
   if (info.type != "CPU" && fits(info, k_small_tile)) return Conv2dVariant::Tiled;
   // On CPUs (what autotuning on lavapipe measures): Winograd for 3x3 layers, the packed GEMM
@@ -145,6 +157,7 @@ const char* variant_name(Conv2dVariant variant) {
     case Conv2dVariant::Tiled: return "tiled";
     case Conv2dVariant::Im2col: return "im2col";
     case Conv2dVariant::Winograd: return "winograd";
+    case Conv2dVariant::Depthwise: return "depthwise";
   }
   return "?";
 }
@@ -152,6 +165,7 @@ const char* variant_name(Conv2dVariant variant) {
 bool Conv2d::supports(const Context& context, const Conv2dParams& params, Conv2dVariant variant) {
   switch (variant) {
     case Conv2dVariant::Pointwise: return is_pointwise(params);
+    case Conv2dVariant::Depthwise: return is_depthwise(params);
     case Conv2dVariant::Tiled: return fits(context.info(), k_small_tile);
     case Conv2dVariant::Im2col:
       return params.groups == 1 && packed_fits(context, im2col_weight_texels(params));
@@ -299,6 +313,34 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
         const DirectPush push{in.c, in.h, in.w, o.c, o.h, o.w, p.groups, r.begin, r.end};
         dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, k_direct_local_size),
                  ceil_div(r.end - r.begin, k_direct_oc_block));
+      }
+      break;
+    }
+    case Conv2dVariant::Depthwise: {
+      const uint32_t row_blocks = ceil_div(o.w, k_depthwise_px);
+      const uint32_t lx = std::min(k_depthwise_local_size, round_up(row_blocks, 8));
+      const uint32_t ly = k_depthwise_local_size / lx;
+      vk::PipelineKey k = key("conv2d_depthwise", lx, {}, sizeof(DepthwisePush));
+      k.specialization[1] = ly;  // constants 0-2: the workgroup size
+      const auto& pipeline = context_.state().pipeline(k);
+      for (const ChannelRange& r : ranges) {
+        const DepthwisePush push{in.c, in.h, in.w, o.h, o.w, r.begin, r.end - r.begin, row_blocks};
+        const uint32_t gx = ceil_div(row_blocks, lx), gy = ceil_div(o.h, ly);
+        const uint64_t gz = uint64_t(o.n) * (r.end - r.begin);
+        if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
+            gz > info.max_workgroup_count[2]) {
+          throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy,
+                                  gz));
+        }
+        const vk::BufferView weights{weight.view.buffer,
+                                     weight.view.offset + r.begin * channel_bytes,
+                                     (r.end - r.begin) * channel_bytes};
+        recorder.dispatch(pipeline,
+                          {{input.view, vk::Access::Read},
+                           {weights, vk::Access::Read},
+                           {bias ? bias->view : weights, vk::Access::Read},
+                           {output.view, vk::Access::Write}},
+                          &push, sizeof push, gx, gy, uint32_t(gz), "conv2d_depthwise");
       }
       break;
     }

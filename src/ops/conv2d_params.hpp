@@ -11,12 +11,13 @@ namespace vkseg::ops {
 // Conv2d::chosen_variant); the others exist to be forced by tests.
 enum class Conv2dVariant {
   Auto,
-  Direct,     // one pixel x 4 channels per invocation: depthwise and few-channel layers
+  Direct,     // one pixel x 4 channels per invocation: few-channel and grouped layers
   Gemm,       // implicit GEMM with register blocks, no shared memory: CPU devices
   Pointwise,  // 1x1 stride-1 unpadded convolution as a plain register-blocked GEMM
   Tiled,      // implicit GEMM with shared-memory tiles: GPUs
   Im2col,     // im2col packing + packed GEMM (groups = 1): CPU devices
   Winograd,   // Winograd F(4x4, 3x3) + packed GEMM (3x3, stride 1, dilation 1, groups = 1)
+  Depthwise,  // a row strip of one channel per invocation (groups = input = output channels)
 };
 const char* variant_name(Conv2dVariant variant);
 

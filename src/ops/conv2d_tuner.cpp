@@ -22,7 +22,8 @@ namespace {
 
 constexpr Conv2dVariant k_candidates[] = {Conv2dVariant::Direct,    Conv2dVariant::Gemm,
                                           Conv2dVariant::Pointwise, Conv2dVariant::Tiled,
-                                          Conv2dVariant::Im2col,    Conv2dVariant::Winograd};
+                                          Conv2dVariant::Im2col,    Conv2dVariant::Winograd,
+                                          Conv2dVariant::Depthwise};
 constexpr double k_proxy_flops = 2.5e8;
 constexpr uint64_t k_proxy_weights = uint64_t(4) << 20;
 
