@@ -1,7 +1,9 @@
 #version 450
 // vkseg: variants fp32 fp16
 // y = act(a op b) with numpy broadcasting over NCHW: each input reads its element through
-// strides that are 0 along the dimensions it broadcasts. One invocation per output element.
+// strides that are 0 along the dimensions it broadcasts. Each invocation computes a run of up to
+// RUN outputs along a row: the index arithmetic (integer divisions, which a CPU device does lane
+// by lane) is paid once per run instead of once per element.
 #include "common.glsl"
 
 // ops::ElementwiseKind: 0 add, 1 sub, 2 mul, 3 div, 4 prelu (a >= 0 ? a : b * a).
@@ -9,11 +11,14 @@ layout(constant_id = 3) const int OP = 0;
 #define ACT_ID 4
 #include "activation.glsl"
 
+const uint RUN = 8;
+
 layout(push_constant) uniform Push {
-  uint count;      // output elements
+  uint runs;       // invocations: rows (n * c * h) times runs per row
   uint c, h, w;    // output channels, height, width
   uvec4 a_stride;  // element strides of a along n, c, h, w (0 where a broadcasts)
   uvec4 b_stride;
+  uint row_runs;   // runs per row: ceil(w / RUN)
 } p;
 
 layout(std430, binding = 0) readonly buffer InputA { sfloat a[]; };
@@ -35,12 +40,17 @@ uint offset_of(uvec4 at, uvec4 stride) {
 }
 
 void main() {
-  const uint i = flat_index();
-  if (i >= p.count) return;
-  const uint x = i % p.w;
-  const uint row = i / p.w;
+  const uint t = flat_index();
+  if (t >= p.runs) return;
+  const uint row = t / p.row_runs;
+  const uint x0 = (t % p.row_runs) * RUN;
   const uint plane = row / p.h;  // n * channels + c
-  const uvec4 at = uvec4(plane / p.c, plane % p.c, row % p.h, x);
-  y[i] = sfloat(activate(combine(float(a[offset_of(at, p.a_stride)]),
-                                 float(b[offset_of(at, p.b_stride)]))));
+  const uvec4 at = uvec4(plane / p.c, plane % p.c, row % p.h, x0);
+  uint ia = offset_of(at, p.a_stride), ib = offset_of(at, p.b_stride);
+  const uint first = row * p.w + x0, end = min(RUN, p.w - x0);
+  for (uint j = 0; j < end; ++j) {
+    y[first + j] = sfloat(activate(combine(float(a[ia]), float(b[ib]))));
+    ia += p.a_stride.w;
+    ib += p.b_stride.w;
+  }
 }

@@ -12,9 +12,12 @@ namespace vkseg::ops {
 
 namespace {
 
+// elementwise.comp: up to k_run outputs of a row per invocation.
+constexpr uint32_t k_run = 8;
 struct Push {
-  uint32_t count, c, h, w;
+  uint32_t runs, c, h, w;
   uint32_t a_stride[4], b_stride[4];
+  uint32_t row_runs;
 };
 
 // Element strides of a tensor of shape `s` along n, c, h, w, 0 along its extents of 1 so that
@@ -72,10 +75,12 @@ void Elementwise::record(vk::Recorder& recorder, const Tensor& a, const Tensor& 
   require_fits(op, "output", output, type_);
   const Shape& o = output.shape;
   require_shape(op, "output", o, broadcast_shape(op, a.shape, b.shape));
-  Push push{uint32_t(o.count()), o.c, o.h, o.w};
+  const uint32_t row_runs = ceil_div(o.w, k_run);
+  const uint64_t runs = uint64_t(o.n) * o.c * o.h * row_runs;
+  Push push{uint32_t(runs), o.c, o.h, o.w, {}, {}, row_runs};
   broadcast_strides(a.shape, push.a_stride);
   broadcast_strides(b.shape, push.b_stride);
-  const FlatGrid grid = flat_grid(context_.info(), o.count());
+  const FlatGrid grid = flat_grid(context_.info(), runs);
   recorder.dispatch(*pipeline_,
                     {{a.view, vk::Access::Read},
                      {b.view, vk::Access::Read},
