@@ -280,10 +280,10 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     return k;
   };
   auto dispatch = [&](const vk::Pipeline& pipeline, ChannelRange r, const void* push,
-                      uint32_t push_bytes, uint32_t gx, uint32_t gy) {
+                      uint32_t push_bytes, uint32_t gx, uint32_t gy, uint64_t gz) {
     if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
-        o.n > info.max_workgroup_count[2]) {
-      throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy, o.n));
+        gz > info.max_workgroup_count[2]) {
+      throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy, gz));
     }
     const vk::BufferView weights{weight.view.buffer, weight.view.offset + r.begin * channel_bytes,
                                  (r.end - r.begin) * channel_bytes};
@@ -292,7 +292,8 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
                        {weights, vk::Access::Read},
                        {bias ? bias->view : weights, vk::Access::Read},
                        {output.view, vk::Access::Write}},
-                      push, push_bytes, gx, gy, o.n, fmt::format("conv2d_{}", variant_name(variant_)));
+                      push, push_bytes, gx, gy, uint32_t(gz),
+                      fmt::format("conv2d_{}", variant_name(variant_)));
   };
   // Workgroup rows (y) of a GEMM dispatch: segments of a group (or less) times blocks of `tile`.
   auto segments = [&](ChannelRange r, uint32_t tile, uint32_t& seg, uint32_t& seg_blocks) {
@@ -312,7 +313,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       for (const ChannelRange& r : ranges) {
         const DirectPush push{in.c, in.h, in.w, o.c, o.h, o.w, p.groups, r.begin, r.end};
         dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, k_direct_local_size),
-                 ceil_div(r.end - r.begin, k_direct_oc_block));
+                 ceil_div(r.end - r.begin, k_direct_oc_block), o.n);
       }
       break;
     }
@@ -325,22 +326,9 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       const auto& pipeline = context_.state().pipeline(k);
       for (const ChannelRange& r : ranges) {
         const DepthwisePush push{in.c, in.h, in.w, o.h, o.w, r.begin, r.end - r.begin, row_blocks};
-        const uint32_t gx = ceil_div(row_blocks, lx), gy = ceil_div(o.h, ly);
-        const uint64_t gz = uint64_t(o.n) * (r.end - r.begin);
-        if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
-            gz > info.max_workgroup_count[2]) {
-          throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy,
-                                  gz));
-        }
-        const vk::BufferView weights{weight.view.buffer,
-                                     weight.view.offset + r.begin * channel_bytes,
-                                     (r.end - r.begin) * channel_bytes};
-        recorder.dispatch(pipeline,
-                          {{input.view, vk::Access::Read},
-                           {weights, vk::Access::Read},
-                           {bias ? bias->view : weights, vk::Access::Read},
-                           {output.view, vk::Access::Write}},
-                          &push, sizeof push, gx, gy, uint32_t(gz), "conv2d_depthwise");
+        // z walks the batch and the channels: one channel's rows per workgroup column.
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(row_blocks, lx), ceil_div(o.h, ly),
+                 uint64_t(o.n) * (r.end - r.begin));
       }
       break;
     }
@@ -358,7 +346,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
         GemmPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0,
                       row_blocks, blocks};
         const uint32_t gy = segments(r, ocb, push.seg, push.seg_blocks);
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(blocks, local_size), gy);
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(blocks, local_size), gy, o.n);
       }
       break;
     }
@@ -371,7 +359,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       for (const ChannelRange& r : ranges) {
         TiledPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0};
         const uint32_t gy = segments(r, t.tm, push.seg, push.seg_blocks);
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, t.tn), gy);
+        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, t.tn), gy, o.n);
       }
       break;
     }
