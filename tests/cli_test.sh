@@ -189,6 +189,29 @@ fi
 expect_error "precision must be fp32 or fp16, not 'fp8'" "$vkseg" bench "$work/fcn16s.vkseg" \
   --precision fp8
 
+# tune times the model's large convolutions again and lists each with every variant's time;
+# --no-autotune times nothing, writes no tuning file and gives the same logits.
+"$vkseg" tune "$work/fcn16s.vkseg" --json >"$work/tune.jsonl"
+/usr/bin/python3 - "$work/tune.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert lines, "tune listed no convolution"
+for line in lines:
+    timed = [ms for ms in line["ms"].values() if ms is not None]
+    assert len(line["ms"]) >= 2 and line["ms"][line["variant"]] == min(timed), line
+print(f"ok: tune timed {len(lines)} convolution shapes, each choosing its fastest variant")
+PY
+VKSEG_CACHE_DIR="$work/untuned" "$vkseg" run "$work/fcn16s.vkseg" --no-autotune \
+  --input "$fixtures/fcn/input_96x64b2.npy" --output "$work/untuned.npy" >/dev/null
+if compgen -G "$work/untuned/conv2d-tuning-*" >/dev/null; then fail "--no-autotune timed layers"; fi
+/usr/bin/python3 - "$work/untuned.npy" "$work/out.npy" <<'PY'
+import sys
+import numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert np.abs(a - b).max() <= 1e-4 * b.std(), np.abs(a - b).max()
+print("ok: --no-autotune gives the tuned run's logits")
+PY
+
 # eval: labels paired by name; a label outside the model's classes is an error.
 mkdir -p "$work/eval/images" "$work/eval/labels"
 cp "$images/rgb_37x53.png" "$work/eval/images/a.png"

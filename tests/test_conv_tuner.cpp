@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
@@ -44,7 +46,7 @@ TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
     EXPECT_TRUE(ops::Conv2d::supports(first, layer, chosen));
     file = first.state().tuning_file;
     ASSERT_TRUE(std::filesystem::exists(file)) << file;
-    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)), ops::variant_name(chosen));
+    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)).at("variant"), ops::variant_name(chosen));
   }
   // A later context takes the choice from the file without timing again: one planted there
   // (Direct, which runs every layer and is never the fastest here) is what it returns.
@@ -63,7 +65,7 @@ TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
     Context third(tuning_options(dir, messages));
     const ops::Conv2dVariant chosen = ops::tuned_variant(third, layer);
     EXPECT_TRUE(ops::Conv2d::supports(third, layer, chosen));
-    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)), ops::variant_name(chosen));
+    EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)).at("variant"), ops::variant_name(chosen));
   }
   {
     std::ofstream(file) << nlohmann::json{{ops::tuning_key(layer), "pointwise"}}.dump();
@@ -86,5 +88,68 @@ TEST(ConvTuner, LeavesDepthwiseAndThinLayersToTheRules) {
   EXPECT_EQ(ops::tuned_variant(context, depthwise), ops::Conv2dVariant::Auto);
   EXPECT_EQ(ops::tuned_variant(context, thin), ops::Conv2dVariant::Auto);
   EXPECT_FALSE(std::filesystem::exists(context.state().tuning_file));
+  EXPECT_TRUE(messages.empty()) << messages.front();
+}
+
+// Each choice says how it was measured, in the context and in the file; a later context reports
+// the cached choice as such, retune times it again, and a file of an earlier version (bare
+// variant names) still reads.
+TEST(ConvTuner, RecordsHowItMeasuredAndRetunesOnRequest) {
+  const std::filesystem::path dir = test::temp_dir() / "vkseg-tuning";
+  std::vector<std::string> messages;
+  const ops::Conv2dParams layer{.in_channels = 64, .out_channels = 64, .kernel_h = 3,
+                                .kernel_w = 3, .pad_h = 1, .pad_w = 1};
+  const std::string key = ops::tuning_key(layer);
+  std::string file;
+  {
+    Context first(tuning_options(dir, messages));
+    const ops::Conv2dVariant chosen = ops::tuned_variant(first, layer);
+    ops::tuned_variant(first, layer);  // the same shape again: recorded once
+    const auto records = first.tuning_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].layer, key);
+    EXPECT_EQ(records[0].variant, ops::variant_name(chosen));
+    EXPECT_FALSE(records[0].from_cache);
+    EXPECT_FALSE(records[0].proxy.empty());
+    ASSERT_GE(records[0].milliseconds.size(), 2u);
+    double chosen_ms = -1, fastest = std::numeric_limits<double>::infinity();
+    for (const auto& [name, ms] : records[0].milliseconds) {
+      if (name == records[0].variant) chosen_ms = ms;
+      fastest = std::min(fastest, ms);
+    }
+    EXPECT_EQ(chosen_ms, fastest);
+    file = first.state().tuning_file;
+    // Named by device, driver and the embedded shaders, so another vkseg's shaders retune.
+    EXPECT_TRUE(std::regex_match(std::filesystem::path(file).filename().string(),
+                                 std::regex("conv2d-tuning-.*-[0-9a-f]{16}\\.json")))
+        << file;
+    const auto entry = read_json(file).at(key);
+    EXPECT_EQ(entry.at("variant"), ops::variant_name(chosen));
+    EXPECT_TRUE(entry.at("ms").contains(ops::variant_name(chosen)));
+  }
+  {
+    Context second(tuning_options(dir, messages));
+    ops::tuned_variant(second, layer);
+    const auto records = second.tuning_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_TRUE(records[0].from_cache);
+    EXPECT_FALSE(records[0].milliseconds.empty());
+  }
+  {
+    std::ofstream(file) << nlohmann::json{{key, "direct"}}.dump();
+    ContextOptions options = tuning_options(dir, messages);
+    options.retune = true;
+    Context third(options);
+    ops::tuned_variant(third, layer);
+    const auto records = third.tuning_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_FALSE(records[0].from_cache);
+    EXPECT_TRUE(read_json(file).at(key).is_object());
+  }
+  {
+    std::ofstream(file) << nlohmann::json{{key, "direct"}}.dump();
+    Context fourth(tuning_options(dir, messages));
+    EXPECT_EQ(ops::tuned_variant(fourth, layer), ops::Conv2dVariant::Direct);
+  }
   EXPECT_TRUE(messages.empty()) << messages.front();
 }

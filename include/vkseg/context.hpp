@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vkseg {
@@ -66,6 +67,8 @@ struct ContextOptions {
   // cache_dir (conv2d-tuning-*.json) when it is set, so later processes skip the timing. The CLI
   // turns this on; off, the built-in rules choose.
   bool autotune = false;
+  // With autotune: time every layer again, replacing what the cache holds (`vkseg tune`).
+  bool retune = false;
   // Keep activations in device-local memory reached through staging copies even on devices whose
   // device-local memory is host-visible (tests use it to cover both paths on lavapipe).
   bool force_staging = false;
@@ -85,6 +88,17 @@ struct ExternalDevice {
   uint32_t queue_family_index = 0;
   // Extensions the application enabled on the device (vkseg uses VK_KHR_push_descriptor if listed).
   std::vector<std::string> enabled_device_extensions;
+};
+
+// How one convolution shape's shader was chosen by autotuning (Context::tuning_records()).
+struct TuningRecord {
+  std::string layer;    // channels, kernel, stride, padding, dilation, groups, precision
+  std::string variant;  // the shader variant chosen
+  bool from_cache = false;  // taken from the cache file, not timed by this context
+  std::string proxy;        // the input it was timed on (N x C x H x W)
+  // Each variant timed, best of its runs in milliseconds (infinity: gave up after one run, over
+  // three times the best so far).
+  std::vector<std::pair<std::string, double>> milliseconds;
 };
 
 namespace vk {
@@ -111,6 +125,9 @@ class Context {
   VkQueue queue() const;
   uint32_t queue_family_index() const;
   bool owns_device() const;
+
+  // Every convolution shape autotuning chose a shader for in this context, in order, once each.
+  std::vector<TuningRecord> tuning_records() const;
 
   // Validation warnings and errors seen so far (0 when validation is off).
   uint64_t validation_message_count() const;

@@ -123,6 +123,8 @@ bool worth_timing(const Conv2dParams& p) {
   return p.groups == 1 && macs >= k_min_macs_per_pixel;
 }
 
+// The file maps each layer key to {"variant", "proxy", "ms": {variant: best ms}}; a bare variant
+// name (what earlier versions wrote) is read too.
 void load_tuning(vk::ContextState& s) {
   if (s.tuning_loaded) return;
   s.tuning_loaded = true;
@@ -132,16 +134,27 @@ void load_tuning(vk::ContextState& s) {
     const auto j = io::parse_json(
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), "tuning cache");
     for (const auto& [key, value] : j.items()) {
-      if (value.is_string()) s.tuned[key] = value.get<std::string>();
+      if (value.is_string()) {
+        s.tuned[key] = value.get<std::string>();
+      } else if (value.is_object() && value.contains("variant") && value["variant"].is_string()) {
+        s.tuned[key] = value["variant"].get<std::string>();
+        s.tuned_detail[key] = value;
+      }
     }
   } catch (const std::exception&) {
     s.tuned.clear();  // missing or corrupt: tune again and rewrite it
+    s.tuned_detail.clear();
   }
 }
 
 void save_tuning(const vk::ContextState& s) {
   if (s.tuning_file.empty()) return;
-  nlohmann::ordered_json j(s.tuned);
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [key, variant] : s.tuned) {
+    const auto detail = s.tuned_detail.find(key);
+    j[key] = detail != s.tuned_detail.end() ? nlohmann::ordered_json(detail->second)
+                                            : nlohmann::ordered_json(variant);
+  }
   const std::string text = j.dump(1);
   try {
     std::error_code error;
@@ -151,6 +164,11 @@ void save_tuning(const vk::ContextState& s) {
   } catch (const Error&) {
     // The file only saves time later; tuning results stay in memory for this context.
   }
+}
+
+bool recorded(const vk::ContextState& s, const std::string& key) {
+  return std::any_of(s.tuning_records.begin(), s.tuning_records.end(),
+                     [&](const TuningRecord& r) { return r.layer == key; });
 }
 
 }  // namespace
@@ -171,9 +189,27 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
   std::lock_guard lock(s.tuning_mutex);
   load_tuning(s);
   const std::string key = tuning_key(params);
-  if (const auto it = s.tuned.find(key); it != s.tuned.end()) {
+  // With retune, a cached choice counts only once this context has timed it itself.
+  if (const auto it = s.tuned.find(key);
+      it != s.tuned.end() && (!s.retune || recorded(s, key))) {
     const auto variant = variant_named(it->second);
-    if (variant && Conv2d::supports(context, params, *variant)) return *variant;
+    if (variant && Conv2d::supports(context, params, *variant)) {
+      if (!recorded(s, key)) {
+        TuningRecord r{key, it->second, true, {}, {}};
+        if (const auto d = s.tuned_detail.find(key); d != s.tuned_detail.end()) {
+          if (d->second.contains("proxy") && d->second["proxy"].is_string()) {
+            r.proxy = d->second["proxy"].get<std::string>();
+          }
+          if (d->second.contains("ms") && d->second["ms"].is_object()) {
+            for (const auto& [name, ms] : d->second["ms"].items()) {
+              if (ms.is_number()) r.milliseconds.push_back({name, ms.get<double>()});
+            }
+          }
+        }
+        s.tuning_records.push_back(std::move(r));
+      }
+      return *variant;
+    }
   }
   int supported = 0;
   for (Conv2dVariant variant : k_candidates) supported += Conv2d::supports(context, params, variant);
@@ -187,9 +223,11 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
   const Proxy proxy = proxy_of(params);
   Conv2dVariant best = Conv2dVariant::Auto;
   double best_ms = std::numeric_limits<double>::infinity();
+  TuningRecord record{key, "", false, proxy.input.str(), {}};
   for (Conv2dVariant variant : order) {
     try {
       const double ms = time_variant(context, proxy, variant, 3 * best_ms);
+      record.milliseconds.push_back({variant_name(variant), ms});
       if (ms < best_ms) best = variant, best_ms = ms;
     } catch (const VulkanError& e) {
       // Out of memory: not a candidate. A lost or hung device: nothing else will run either.
@@ -202,7 +240,15 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
     }
   }
   if (best == Conv2dVariant::Auto) return best;  // nothing measured: the rules decide
-  s.tuned[key] = variant_name(best);
+  record.variant = variant_name(best);
+  nlohmann::json detail{{"variant", record.variant}, {"proxy", record.proxy}};
+  detail["ms"] = nlohmann::json::object();
+  for (const auto& [name, ms] : record.milliseconds) {
+    detail["ms"][name] = std::isfinite(ms) ? nlohmann::json(ms) : nlohmann::json(nullptr);
+  }
+  s.tuned[key] = record.variant;
+  s.tuned_detail[key] = std::move(detail);
+  s.tuning_records.push_back(std::move(record));
   save_tuning(s);
   return best;
 }

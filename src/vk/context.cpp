@@ -155,6 +155,7 @@ void finish_setup(vk::ContextState& s, const ContextOptions& options) {
     s.tuning_file = vk::tuning_cache_path(options.cache_dir, s.physical_device);
   }
   s.autotune = options.autotune;
+  s.retune = options.retune;
   s.pipeline_cache = vk::load_pipeline_cache(s.device, s.physical_device, s.pipeline_cache_file);
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -447,6 +448,10 @@ VkQueue Context::queue() const { return state_->queue; }
 uint32_t Context::queue_family_index() const { return state_->queue_family; }
 bool Context::owns_device() const { return state_->owns_device; }
 uint64_t Context::validation_message_count() const { return state_->validation_messages; }
+std::vector<TuningRecord> Context::tuning_records() const {
+  std::lock_guard lock(state_->tuning_mutex);
+  return state_->tuning_records;
+}
 uint64_t Context::allocated_device_bytes() const { return state_->allocated_bytes; }
 uint64_t Context::peak_device_bytes() const { return state_->peak_allocated_bytes; }
 void Context::reset_peak_memory() { state_->peak_allocated_bytes = state_->allocated_bytes.load(); }

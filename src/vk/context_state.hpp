@@ -1,6 +1,8 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -42,8 +44,11 @@ class ContextState {
   // Convolution autotuning (ops/conv2d_tuner): on or off, where results live on disk (empty:
   // nowhere), and the results so far (layer key -> variant name), guarded by tuning_mutex.
   bool autotune = false;
+  bool retune = false;  // cached choices are timed again (each key once per context)
   std::string tuning_file;
   std::map<std::string, std::string> tuned;
+  std::map<std::string, nlohmann::json> tuned_detail;  // how each choice was measured, for the file
+  std::vector<TuningRecord> tuning_records;
   bool tuning_loaded = false;
   std::mutex tuning_mutex;
   // For submit_once() only, guarded by one_shot_mutex; every Recorder owns its own pool, so

@@ -11,6 +11,7 @@
 
 #include "io/file_io.hpp"
 #include "vk/check.hpp"
+#include "vk/shader_registry.hpp"
 
 namespace vkseg::vk {
 
@@ -63,8 +64,24 @@ std::string pipeline_cache_path(const std::string& dir, VkPhysicalDevice physica
       .string();
 }
 
+// FNV-1a over every embedded shader's name and SPIR-V: choices timed with other shaders (another
+// vkseg version) are not reused.
+std::string shaders_digest() {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&](const void* data, size_t bytes) {
+    for (size_t i = 0; i < bytes; ++i) h = (h ^ static_cast<const uint8_t*>(data)[i]) * 1099511628211ull;
+  };
+  for (const EmbeddedShader& shader : embedded_shaders()) {
+    mix(shader.name, std::strlen(shader.name));
+    mix(shader.words, shader.word_count * sizeof(uint32_t));
+  }
+  return fmt::format("{:016x}", h);
+}
+
 std::string tuning_cache_path(const std::string& dir, VkPhysicalDevice physical_device) {
-  return (std::filesystem::path(dir) / ("conv2d-tuning-" + device_key(physical_device) + ".json"))
+  static const std::string digest = shaders_digest();
+  return (std::filesystem::path(dir) /
+          ("conv2d-tuning-" + device_key(physical_device) + "-" + digest + ".json"))
       .string();
 }
 

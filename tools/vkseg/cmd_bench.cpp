@@ -39,7 +39,7 @@ nlohmann::ordered_json stats_json(const Stats& s) {
 int cmd_bench(const std::vector<std::string>& arguments) {
   const Args args("bench", arguments,
                   {"--size", "--batch", "--iters", "--warmup", "--precision", "--device"},
-                  {"--json"});
+                  {"--json", "--no-autotune"});
   if (args.positional().size() != 1) {
     throw Error("bench: usage: vkseg bench MODEL [--size HxW] [--batch N] [--iters N] "
                 "[--warmup N] [--precision fp32|fp16] [--json] [--device N]");

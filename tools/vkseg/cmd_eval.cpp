@@ -50,7 +50,8 @@ double percent(double v) { return std::isnan(v) ? v : 100.0 * v; }
 }  // namespace
 
 int cmd_eval(const std::vector<std::string>& arguments) {
-  const Args args("eval", arguments, {"--images", "--labels", "--ignore", "--device"}, {"--json"});
+  const Args args("eval", arguments, {"--images", "--labels", "--ignore", "--device"},
+                  {"--json", "--no-autotune"});
   if (args.positional().size() != 1 || !args.value("--images") || !args.value("--labels")) {
     throw Error("eval: usage: vkseg eval MODEL --images DIR --labels DIR [--ignore 255] [--json]");
   }

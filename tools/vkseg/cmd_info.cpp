@@ -16,7 +16,7 @@ std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes)
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& arguments) {
-  const Args args("info", arguments, {"--size", "--batch", "--device"}, {});
+  const Args args("info", arguments, {"--size", "--batch", "--device"}, {"--no-autotune"});
   if (args.positional().size() != 1) {
     throw Error("info: usage: vkseg info MODEL [--size HxW] [--batch N] [--device N]");
   }

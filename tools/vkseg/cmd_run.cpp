@@ -10,7 +10,8 @@
 namespace vkseg::cli {
 
 int cmd_run(const std::vector<std::string>& arguments) {
-  const Args args("run", arguments, {"--input", "--output", "--device"}, {"--force"});
+  const Args args("run", arguments, {"--input", "--output", "--device"},
+                  {"--force", "--no-autotune"});
   if (args.positional().size() != 1) {
     throw Error("run: usage: vkseg run MODEL --input IN.npy --output OUT.npy [--device N]");
   }

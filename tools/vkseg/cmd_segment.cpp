@@ -36,7 +36,7 @@ std::vector<uint8_t> overlay(const io::Image& image, const LabelMap& map,
 
 int cmd_segment(const std::vector<std::string>& arguments) {
   const Args args("segment", arguments, {"-o", "--output-dir", "--alpha", "--device", "--precision"},
-                  {"--overlay", "--json", "--force"});
+                  {"--overlay", "--json", "--force", "--no-autotune"});
   if (args.positional().size() < 2) {
     throw Error("segment: usage: vkseg segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] "
                 "[--precision fp32|fp16] [--json] [--device N] [--force]");

@@ -22,6 +22,7 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_ops(const std::vector<std::string>& args);
+int cmd_tune(const std::vector<std::string>& args);
 
 // Prints one JSON object on a line of its own. Non-ASCII characters become \uXXXX escapes: the
 // line stays exact and holds nothing a terminal would act on (names come from model files).
@@ -42,7 +43,8 @@ struct PlannedOutput {
 void check_outputs(const std::string& command, const std::vector<PlannedOutput>& outputs,
                    const std::vector<std::string>& inputs, bool force);
 
-// The device from --device, and the on-disk pipeline cache every command shares.
+// The device from --device, the on-disk pipeline cache every command shares, and autotuning
+// unless --no-autotune (a command that takes the flag must declare it).
 ContextOptions context_options(const Args& args);
 
 }  // namespace vkseg::cli

@@ -6,7 +6,8 @@ ContextOptions context_options(const Args& args) {
   ContextOptions options;
   options.device_index = args.uint_value("--device", 0, 1000);
   options.cache_dir = default_cache_dir();
-  options.autotune = true;
+  // Convolution shaders chosen by timing (kept in the cache), unless --no-autotune.
+  options.autotune = !args.has("--no-autotune");
   return options;
 }
 

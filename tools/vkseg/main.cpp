@@ -16,7 +16,7 @@ constexpr const char* k_usage =
     "\n"
     "commands:\n"
     "  devices [--json]   list Vulkan devices and the features vkseg uses\n"
-    "  convert CHECKPOINT -o MODEL [--arch auto|fcn32s|fcn16s|fcn8s|fcn8s-atonce|vgg16]\n"
+    "  convert CHECKPOINT -o MODEL [--arch auto|list|NAME]\n"
     "          [--layout auto|caffe|aligned] [--fc-relu|--no-fc-relu] [--num-classes N]\n"
     "          [--dtype fp32|fp16] [--mean R,G,B] [--std R,G,B] [--scale S] [--bgr|--rgb]\n"
     "          [--classes NAME,NAME,...] [--refuse-non-finite] [--force]\n"
@@ -35,9 +35,13 @@ constexpr const char* k_usage =
     "          [--json] [--device N]\n"
     "                     GPU and wall time (min/median/max), per-layer times, peak memory\n"
     "  ops                the ops a model graph may hold, with their attributes\n"
+    "  tune MODEL [--precision fp32|fp16] [--json] [--device N]\n"
+    "                     time every convolution shape's shaders again; show the choices\n"
     "\n"
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
-    "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels).\n";
+    "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels),\n"
+    "VKSEG_CACHE_DIR sets the pipeline and tuning cache. run, segment, eval, info and bench take\n"
+    "--no-autotune: the built-in rules choose each convolution's shader, nothing is timed.\n";
 
 }  // namespace
 
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
     if (command == "info") return vkseg::cli::cmd_info(args);
     if (command == "bench") return vkseg::cli::cmd_bench(args);
     if (command == "ops") return vkseg::cli::cmd_ops(args);
+    if (command == "tune") return vkseg::cli::cmd_tune(args);
     fmt::print(stderr, "vkseg: unknown command '{}'\n{}", command, k_usage);
     return 2;
   } catch (const std::exception& e) {  // vkseg::Error and the standard library's alike
