@@ -189,6 +189,20 @@ fi
 expect_error "precision must be fp32 or fp16, not 'fp8'" "$vkseg" bench "$work/fcn16s.vkseg" \
   --precision fp8
 
+# torchvision's networks and U-Net convert from their state dicts and segment and evaluate
+# images of any size, as the FCNs do (a model against its own masks scores 100%).
+for net in lraspp_mobilenet_v3_large unet_transposed; do
+  "$vkseg" convert "$fixtures/torchvision/$net.pth" -o "$work/$net.vkseg" 2>/dev/null >/dev/null
+  mkdir -p "$work/$net/images" "$work/$net/labels"
+  cp "$images/rgb_37x53.png" "$work/$net/images/odd.png"
+  "$vkseg" segment "$work/$net.vkseg" "$work/$net/images/odd.png" -o "$work/$net/labels" --json \
+    >/dev/null
+  mv "$work/$net/labels/odd_mask.png" "$work/$net/labels/odd.png"
+  "$vkseg" eval "$work/$net.vkseg" --images "$work/$net/images" --labels "$work/$net/labels" \
+    --json | /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); assert j["pixel_accuracy"] == 100.0, j'
+  echo "ok: $net segments a 53x37 image and evaluates against its own mask at 100%"
+done
+
 # tune times the model's large convolutions again and lists each with every variant's time;
 # --no-autotune times nothing, writes no tuning file and gives the same logits.
 "$vkseg" tune "$work/fcn16s.vkseg" --json >"$work/tune.jsonl"
