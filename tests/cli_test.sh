@@ -189,6 +189,42 @@ fi
 expect_error "precision must be fp32 or fp16, not 'fp8'" "$vkseg" bench "$work/fcn16s.vkseg" \
   --precision fp8
 
+# Dense CRF: zero iterations leave the network's labels as they are (argmax of the softmax),
+# on the CLI's own paths for segment and eval; bad parameters are refused before anything is
+# written.
+mkdir -p "$work/crf/images" "$work/crf/labels"
+cp "$images/rgb_37x53.png" "$work/crf/images/odd.png"
+"$vkseg" segment "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/plain" >/dev/null
+"$vkseg" segment "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/zero" --crf \
+  --crf-iterations 0 >/dev/null
+cmp -s "$work/crf/plain/odd_mask.png" "$work/crf/zero/odd_mask.png" ||
+  fail "segment --crf --crf-iterations 0 changed the labels"
+"$vkseg" segment "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/refined" --crf \
+  --crf-appearance-xy-std 20 --crf-appearance-rgb-std 10 --json >"$work/crf/refined.json"
+grep -q '"mask"' "$work/crf/refined.json" || fail "segment --crf printed no JSON line"
+"$vkseg" segment "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/fp16" --crf \
+  --precision fp16 >/dev/null
+[ -s "$work/crf/fp16/odd_mask.png" ] || fail "segment --crf at fp16 wrote no mask"
+cp "$work/crf/plain/odd_mask.png" "$work/crf/labels/odd.png"
+"$vkseg" eval "$work/fcn16s.vkseg" --images "$work/crf/images" --labels "$work/crf/labels" --crf \
+  --crf-iterations 0 --json >"$work/crf/eval.json"
+/usr/bin/python3 - "$work/crf/eval.json" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+assert result["pixel_accuracy"] == 100.0, result
+print("ok: eval --crf --crf-iterations 0 agrees with segment's mask on every pixel")
+PY
+expect_error "^vkseg: error: segment: --crf-iterations needs --crf$" "$vkseg" segment \
+  "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/bad" --crf-iterations 3
+expect_error "^vkseg: error: segment: crf: appearance spatial std is 0; it must lie in \\[0.1, 10000\\]$" \
+  "$vkseg" segment "$work/fcn16s.vkseg" "$work/crf/images/odd.png" -o "$work/crf/bad" --crf \
+  --crf-appearance-xy-std 0
+expect_error "^vkseg: error: eval: --crf-iterations must be" "$vkseg" eval "$work/fcn16s.vkseg" \
+  --images "$work/crf/images" --labels "$work/crf/labels" --crf --crf-iterations 5000
+expect_error "^vkseg: error: --crf-smoothness-xy-std: .nan. is not a finite number$" "$vkseg" segment "$work/fcn16s.vkseg" \
+  "$work/crf/images/odd.png" -o "$work/crf/bad" --crf --crf-smoothness-xy-std nan
+[ ! -e "$work/crf/bad" ] || [ -z "$(ls -A "$work/crf/bad")" ] || fail "a refused --crf run wrote a file"
+
 # torchvision's networks and U-Net convert from their state dicts and segment and evaluate
 # images of any size, as the FCNs do (a model against its own masks scores 100%).
 for net in lraspp_mobilenet_v3_large unet_transposed; do

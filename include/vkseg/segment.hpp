@@ -1,9 +1,11 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "vkseg/crf.hpp"
 #include "vkseg/model.hpp"
 
 namespace vkseg {
@@ -16,17 +18,28 @@ struct LabelMap {
   uint64_t non_finite_pixels = 0;
 };
 
+// Labels left on the device: `height` rows of `row_width` uint32 values, of which the image is
+// the first width() columns (row_width is the padded network width without a CRF, the image's
+// width with one).
+struct DeviceLabels {
+  DeviceRange labels;
+  uint32_t row_width = 0, height = 0;
+  uint64_t non_finite_pixels = 0;  // as in LabelMap
+};
+
 // Turns 8-bit RGB images of any size into label maps: applies the model's preprocessing, pads to
 // a size the network accepts (with the mean colour, i.e. zero after normalisation), runs, and
-// crops back. Keeps one Session per padded size, so a folder of equal-sized images plans and
-// records once.
+// crops back; with `crf`, refines the labels with a dense CRF over the image (vkseg/crf.hpp).
+// Keeps one Session per padded size, so a folder of equal-sized images plans and records once.
 class Segmenter {
  public:
-  explicit Segmenter(Network& network);
+  explicit Segmenter(Network& network, const std::optional<CrfOptions>& crf = std::nullopt);
 
   LabelMap segment(const uint8_t* rgb, uint32_t width, uint32_t height);
-  // Runs without reading the labels back: they stay in the returned session's labels_range(), at
-  // the padded size network_size(width, height) (for device-side consumers such as eval).
+  // Runs without reading the labels back (for device-side consumers such as eval).
+  DeviceLabels segment_on_device(const uint8_t* rgb, uint32_t width, uint32_t height);
+  // Runs the network alone: its labels stay in the returned session's labels_range(), at the
+  // padded size network_size(width, height), its logits in logits_range().
   Session& run(const uint8_t* rgb, uint32_t width, uint32_t height);
 
   // The padded size the network runs at for a width x height image.
@@ -36,6 +49,7 @@ class Segmenter {
 
  private:
   Network& network_;
+  std::optional<DenseCrf> crf_;
   std::map<std::pair<uint32_t, uint32_t>, Session> sessions_;
   std::vector<float> input_;
 };

@@ -26,11 +26,13 @@ void preprocess_image(const Preprocess& p, const uint8_t* rgb, uint32_t width, u
   }
 }
 
-Segmenter::Segmenter(Network& network) : network_(network) {
+Segmenter::Segmenter(Network& network, const std::optional<CrfOptions>& crf)
+    : network_(network) {
   if (network.model().input_channels() != 3) {
     throw Error(fmt::format("the model takes {} input channels; images give 3",
                             network.model().input_channels()));
   }
+  if (crf) crf_.emplace(network.context(), *crf);
 }
 
 std::pair<uint32_t, uint32_t> Segmenter::network_size(uint32_t width, uint32_t height) const {
@@ -61,13 +63,29 @@ Session& Segmenter::run(const uint8_t* rgb, uint32_t width, uint32_t height) {
   return s;
 }
 
+DeviceLabels Segmenter::segment_on_device(const uint8_t* rgb, uint32_t width, uint32_t height) {
+  const auto [pw, ph] = network_size(width, height);
+  Session& session = run(rgb, width, height);
+  const uint64_t non_finite = session.non_finite_pixels();
+  if (!crf_) return {session.labels_range(), pw, ph, non_finite};
+  const uint32_t classes = session.output_shape()[1];
+  const DeviceRange labels =
+      crf_->refine(session.logits_range(), classes, pw, ph, rgb, width, height);
+  // The CRF spreads a NaN score to neighbouring pixels: the network's own count says more.
+  return {labels, width, height, non_finite ? non_finite : crf_->non_finite_pixels()};
+}
+
 LabelMap Segmenter::segment(const uint8_t* rgb, uint32_t width, uint32_t height) {
+  const DeviceLabels on_device = segment_on_device(rgb, width, height);
+  LabelMap map{width, height, std::vector<uint32_t>(size_t(width) * height),
+               on_device.non_finite_pixels};
+  if (crf_) {
+    map.labels = crf_->read_labels();
+    return map;
+  }
   const auto [pw, ph] = network_size(width, height);
   std::vector<uint32_t> padded(size_t(pw) * ph);
-  Session& session = run(rgb, width, height);
-  session.read_labels(padded.data());
-  LabelMap map{width, height, std::vector<uint32_t>(size_t(width) * height),
-               session.non_finite_pixels()};
+  session(ph, pw).read_labels(padded.data());
   for (uint32_t y = 0; y < height; ++y) {
     std::copy_n(padded.begin() + ptrdiff_t(size_t(y) * pw), width,
                 map.labels.begin() + ptrdiff_t(size_t(y) * width));

@@ -10,9 +10,12 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "io/image.hpp"
 #include "io/printable.hpp"
+#include "vkseg/crf.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
+#include "vkseg/segment.hpp"
 
 namespace vkseg::cli {
 
@@ -38,14 +41,23 @@ nlohmann::ordered_json stats_json(const Stats& s) {
 
 int cmd_bench(const std::vector<std::string>& arguments) {
   const Args args("bench", arguments,
-                  {"--size", "--batch", "--iters", "--warmup", "--precision", "--device"},
-                  {"--json", "--no-autotune"});
+                  with_crf_options({"--size", "--batch", "--iters", "--warmup", "--precision",
+                                    "--device", "--image"}),
+                  {"--json", "--no-autotune", "--crf"});
   if (args.positional().size() != 1) {
-    throw Error("bench: usage: vkseg bench MODEL [--size HxW] [--batch N] [--iters N] "
-                "[--warmup N] [--precision fp32|fp16] [--json] [--device N]");
+    throw Error("bench: usage: vkseg bench MODEL [--size HxW | --crf --image IMAGE] [--batch N] "
+                "[--iters N] [--warmup N] [--precision fp32|fp16] [--json] [--device N]");
   }
   const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
-  const auto [height, width] = parse_size(args.value_or("--size", "512x512"));
+  const std::optional<CrfOptions> crf = crf_options("bench", args);
+  if (crf && (!args.value("--image") || args.value("--size"))) {
+    throw Error("bench: --crf times the CRF on a real image: give --image IMAGE (its size sets "
+                "the network's) instead of --size");
+  }
+  if (!crf && args.value("--image")) throw Error("bench: --image is for --crf");
+  // The CRF's cost depends on the image's colours (its lattice's size), so it is timed on one.
+  const std::optional<io::Image> image =
+      crf ? std::optional<io::Image>(io::read_image(*args.value("--image"))) : std::nullopt;
   const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
   const uint32_t iters = args.uint_value("--iters", 1, 100000).value_or(10);
   const uint32_t warmup = args.uint_value("--warmup", 0, 100000).value_or(3);
@@ -54,6 +66,12 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   Context context(context_options(args));
   context.reset_peak_memory();
   Network network(context, model, precision);
+  Segmenter segmenter(network);
+  const auto [height, width] = [&] {
+    if (!image) return parse_size(args.value_or("--size", "512x512"));
+    const auto [w, h] = segmenter.network_size(image->width, image->height);
+    return std::pair<uint32_t, uint32_t>(h, w);
+  }();
   Session session(network, batch, height, width);
   const Shape4 in = session.input_shape(), out = session.output_shape();
   std::vector<float> input(static_cast<size_t>(in[0]) * in[1] * in[2] * in[3]);
@@ -81,6 +99,24 @@ int cmd_bench(const std::vector<std::string>& arguments) {
       kernels[t.kernel] += t.milliseconds;
     }
     for (const auto& [kernel, ms] : kernels) per_kernel[kernel].push_back(ms);
+  }
+  std::vector<double> crf_wall;
+  uint64_t crf_bytes = 0;
+  if (crf) {
+    Session& logits = segmenter.run(image->rgb.data(), image->width, image->height);
+    DenseCrf refiner(context, *crf);
+    auto refine = [&] {
+      refiner.refine(logits.logits_range(), out[1], width, height, image->rgb.data(),
+                     image->width, image->height);
+    };
+    for (uint32_t i = 0; i < warmup; ++i) refine();
+    for (uint32_t i = 0; i < iters; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      refine();
+      crf_wall.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    crf_bytes = refiner.device_bytes();
   }
   // Shaders by median total time, the largest first: where the time goes.
   std::vector<std::pair<std::string, double>> kernel_rows;
@@ -129,6 +165,10 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     j["activation_bytes"] = session.activation_bytes();
     j["workspace_bytes"] = session.workspace_bytes();
     j["layers_timed_on_device"] = timed;
+    if (crf) {
+      j["crf"] = {{"image_size", {image->height, image->width}}, {"iterations", crf->iterations},
+                  {"wall_ms", stats_json(stats(crf_wall))}, {"device_bytes", crf_bytes}};
+    }
     j["layers"] = nlohmann::ordered_json::array();
     for (const Row& r : rows) {
       j["layers"].push_back({{"name", r.name}, {"op", r.op}, {"ms", r.ms},
@@ -160,6 +200,13 @@ int cmd_bench(const std::vector<std::string>& arguments) {
              double(network.weight_bytes()) / (1 << 20),
              double(session.activation_bytes()) / (1 << 20),
              double(session.workspace_bytes()) / (1 << 20));
+  if (crf) {
+    const Stats c = stats(crf_wall);
+    fmt::print("dense CRF    min {:.2f}  median {:.2f}  max {:.2f} ms wall on {}x{} ({} iterations, "
+               "lattice included), {:.1f} MiB\n",
+               c.min, c.median, c.max, image->width, image->height, crf->iterations,
+               double(crf_bytes) / (1 << 20));
+  }
   fmt::print("\n  {:<16} {:<17} {:>10} {:>7} {:>10}\n", "layer", "op", "ms", "share", "GFLOP/s");
   for (const Row& r : rows) {
     if (!r.fused_into.empty()) {

@@ -50,19 +50,23 @@ double percent(double v) { return std::isnan(v) ? v : 100.0 * v; }
 }  // namespace
 
 int cmd_eval(const std::vector<std::string>& arguments) {
-  const Args args("eval", arguments, {"--images", "--labels", "--ignore", "--device"},
-                  {"--json", "--no-autotune"});
+  const Args args("eval", arguments,
+                  with_crf_options({"--images", "--labels", "--ignore", "--device", "--precision"}),
+                  {"--json", "--no-autotune", "--crf"});
   if (args.positional().size() != 1 || !args.value("--images") || !args.value("--labels")) {
-    throw Error("eval: usage: vkseg eval MODEL --images DIR --labels DIR [--ignore 255] [--json]");
+    throw Error("eval: usage: vkseg eval MODEL --images DIR --labels DIR [--ignore 255] "
+                "[--precision fp32|fp16] [--crf [--crf-iterations N ...]] [--json]");
   }
+  const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
+  const std::optional<CrfOptions> crf = crf_options("eval", args);
   const auto pairs = pair_files(*args.value("--images"), *args.value("--labels"));
   const uint32_t ignore = args.uint_value("--ignore", 0, 255).value_or(255);
 
   const Model model = Model::load(args.positional()[0]);
   const uint32_t classes = uint32_t(model.classes().size());
   Context context(context_options(args));
-  Network network(context, model);
-  Segmenter segmenter(network);
+  Network network(context, model, precision);
+  Segmenter segmenter(network, crf);
   const ops::ConfusionCount confusion(context);
   const ops::Shape counts_shape{1, 1, classes, classes};
   vk::Buffer device_counts(context, counts_shape.bytes());
@@ -100,21 +104,22 @@ int cmd_eval(const std::vector<std::string>& arguments) {
       }
     }
     if (pending_pixels + truth_values.size() > (uint64_t(1) << 31)) flush();
-    Session& session = segmenter.run(image.rgb.data(), image.width, image.height);
-    if (const uint64_t bad = session.non_finite_pixels()) {
+    const DeviceLabels labels = segmenter.segment_on_device(image.rgb.data(), image.width,
+                                                            image.height);
+    if (const uint64_t bad = labels.non_finite_pixels) {
       throw Error(fmt::format("eval: {}: the network scored {} pixels NaN or infinite; no metrics "
                               "from them",
                               io::printable(image_path.string()), bad));
     }
-    const auto [pw, ph] = segmenter.network_size(image.width, image.height);
     const ops::Shape truth_shape{1, 1, image.height, image.width};
     vk::Buffer truth_buffer(context, truth_shape.bytes());
     vk::upload(context, truth_buffer, 0, truth_values.data(), truth_shape.bytes());
-    const DeviceRange labels = session.labels_range();
+    const DeviceRange range = labels.labels;
     vk::Recorder recorder(context);
     recorder.begin();
     const ops::DType u32 = ops::DType::U32;
-    confusion.record(recorder, {{1, 1, ph, pw}, {labels.buffer, labels.offset, labels.size}, u32},
+    confusion.record(recorder,
+                     {{1, 1, labels.height, labels.row_width}, {range.buffer, range.offset, range.size}, u32},
                      {truth_shape, truth_buffer.view(), u32},
                      {counts_shape, device_counts.view(), u32}, classes);
     recorder.end();

@@ -35,12 +35,14 @@ std::vector<uint8_t> overlay(const io::Image& image, const LabelMap& map,
 }  // namespace
 
 int cmd_segment(const std::vector<std::string>& arguments) {
-  const Args args("segment", arguments, {"-o", "--output-dir", "--alpha", "--device", "--precision"},
-                  {"--overlay", "--json", "--force", "--no-autotune"});
+  const Args args("segment", arguments,
+                  with_crf_options({"-o", "--output-dir", "--alpha", "--device", "--precision"}),
+                  {"--overlay", "--json", "--force", "--no-autotune", "--crf"});
   if (args.positional().size() < 2) {
     throw Error("segment: usage: vkseg segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] "
-                "[--precision fp32|fp16] [--json] [--device N] [--force]");
+                "[--precision fp32|fp16] [--crf [--crf-iterations N ...]] [--json] [--device N] [--force]");
   }
+  const std::optional<CrfOptions> crf = crf_options("segment", args);
   const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
   const fs::path out_dir = args.value("-o") ? *args.value("-o") : args.value_or("--output-dir", ".");
   const std::optional<std::string> alpha_text = args.value("--alpha");
@@ -72,7 +74,7 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   }
   Context context(context_options(args));
   Network network(context, model, precision);
-  Segmenter segmenter(network);
+  Segmenter segmenter(network, crf);
   std::vector<std::array<uint8_t, 3>> palette;
   for (const ClassInfo& c : model.classes()) palette.push_back(c.rgb);
 

@@ -4,12 +4,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "args.hpp"
 #include "vkseg/context.hpp"
+#include "vkseg/crf.hpp"
 
 namespace vkseg::cli {
 
@@ -46,5 +49,13 @@ void check_outputs(const std::string& command, const std::vector<PlannedOutput>&
 // The device from --device, the on-disk pipeline cache every command shares, and autotuning
 // unless --no-autotune (a command that takes the flag must declare it).
 ContextOptions context_options(const Args& args);
+
+// The dense CRF options segment and eval share: the --crf flag, then each parameter's option.
+extern const std::vector<std::string> k_crf_valued_options;
+// `valued` with the --crf-* options added.
+std::set<std::string> with_crf_options(std::set<std::string> valued);
+// The CRF parameters from --crf and --crf-* (validated), or none without --crf; a --crf-* option
+// without --crf is an error.
+std::optional<CrfOptions> crf_options(const std::string& command, const Args& args);
 
 }  // namespace vkseg::cli

@@ -25,9 +25,10 @@ constexpr const char* k_usage =
     "  run MODEL --input IN.npy --output OUT.npy [--device N] [--force]\n"
     "                     run the network on an N x C x H x W float32 array; write its logits\n"
     "  segment MODEL IMAGE... [-o DIR] [--overlay] [--alpha A] [--precision fp32|fp16] [--json]\n"
-    "          [--device N] [--force]\n"
+    "          [--crf] [--device N] [--force]\n"
     "                     label maps (palette PNG), overlays and class shares for images\n"
-    "  eval MODEL --images DIR --labels DIR [--ignore 255] [--json] [--device N]\n"
+    "  eval MODEL --images DIR --labels DIR [--ignore 255] [--precision fp32|fp16] [--crf]\n"
+    "          [--json] [--device N]\n"
     "                     pixel accuracy, mean accuracy, mean IoU, frequency-weighted IoU\n"
     "  info MODEL [--size HxW] [--batch N] [--device N]\n"
     "                     layers, output shapes, parameters, FLOPs, planned memory, classes\n"
@@ -41,7 +42,12 @@ constexpr const char* k_usage =
     "Environment: VKSEG_DEVICE=N picks a device, VKSEG_VALIDATION=1 enables the Khronos\n"
     "validation layer, VKSEG_MAX_IMAGE_PIXELS caps decoded image sizes (default 64 Mi pixels),\n"
     "VKSEG_CACHE_DIR sets the pipeline and tuning cache. run, segment, eval, info and bench take\n"
-    "--no-autotune: the built-in rules choose each convolution's shader, nothing is timed.\n";
+    "--no-autotune: the built-in rules choose each convolution's shader, nothing is timed.\n"
+    "\n"
+    "--crf refines segment's and eval's labels with a dense CRF on the device (DeepLab v2's VOC\n"
+    "settings unless given): --crf-iterations N (10), --crf-appearance-weight W (4),\n"
+    "--crf-appearance-xy-std S (67), --crf-appearance-rgb-std S (3), --crf-smoothness-weight W\n"
+    "(3), --crf-smoothness-xy-std S (1).\n";
 
 }  // namespace
 
