@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -88,6 +89,16 @@ struct ExternalDevice {
   uint32_t queue_family_index = 0;
   // Extensions the application enabled on the device (vkseg uses VK_KHR_push_descriptor if listed).
   std::vector<std::string> enabled_device_extensions;
+  // The features the application enabled: the chain it passed as VkDeviceCreateInfo::pNext
+  // (VkPhysicalDeviceFeatures2 and/or VkPhysicalDeviceVulkan11Features, ...Vulkan12Features,
+  // ...16BitStorageFeatures, ...ShaderFloat16Int8Features, ...TimelineSemaphoreFeatures), read
+  // during adopt() only. vkseg uses storageBuffer16BitAccess (fp16 networks), shaderFloat16 and
+  // shaderInt8 where enabled here; a feature it cannot see is assumed off.
+  const void* enabled_features = nullptr;
+  // Where the application submits to `queue` from other threads too: a mutex vkseg locks around
+  // each of its own submissions (VkQueue is externally synchronized). Without it, the application
+  // must not use the queue while a vkseg call that submits is running.
+  std::mutex* queue_mutex = nullptr;
 };
 
 // How one convolution shape's shader was chosen by autotuning (Context::tuning_records()).

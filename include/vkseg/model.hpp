@@ -97,6 +97,55 @@ struct DeviceRange {
   VkDeviceSize size = 0;
 };
 
+// How the application uses a session's buffers before or after vkseg's work (Session::record):
+// the pipeline stages and accesses vkseg's barriers order against, and the queue family it uses
+// them on. VK_QUEUE_FAMILY_IGNORED (or the context's family): the context's queue family.
+// Another family: vkseg records the acquire half (input) or the release half (outputs) of a
+// queue family ownership transfer, and the application records the other half on its queue.
+struct BufferUse {
+  VkPipelineStageFlags stages = 0;
+  VkAccessFlags access = 0;
+  uint32_t queue_family = VK_QUEUE_FAMILY_IGNORED;
+
+  // Written by a copy, a compute shader or the host (the default before the input).
+  static BufferUse any_write() {
+    return {VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                VK_PIPELINE_STAGE_HOST_BIT,
+            VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT};
+  }
+  // Read by a copy, a compute shader or the host (the default after the outputs).
+  static BufferUse any_read() {
+    return {VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                VK_PIPELINE_STAGE_HOST_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_HOST_READ_BIT};
+  }
+};
+
+// A semaphore a submission waits for or signals: binary semaphores take value 0, timeline
+// semaphores the value to wait for or to signal.
+struct SemaphoreWait {
+  VkSemaphore semaphore = VK_NULL_HANDLE;
+  uint64_t value = 0;
+  VkPipelineStageFlags stages = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;  // what waits
+};
+struct SemaphoreSignal {
+  VkSemaphore semaphore = VK_NULL_HANDLE;
+  uint64_t value = 0;
+};
+
+// The completion of one Session::submit(); valid while its session lives.
+class Completion {
+ public:
+  bool finished() const;  // never blocks
+  void wait() const;      // blocks, up to the context's GPU timeout
+
+ private:
+  friend class Session;
+  Completion(detail::SessionState* session, uint64_t serial) : session_(session), serial_(serial) {}
+  detail::SessionState* session_ = nullptr;
+  uint64_t serial_ = 0;
+};
+
 // One input size and batch: shapes inferred, activations planned into one arena, and the whole
 // network recorded into one command buffer that every run() replays. One thread at a time.
 class Session {
@@ -129,6 +178,26 @@ class Session {
   DeviceRange logits_range() const;
   DeviceRange labels_range() const;
   void run_on_device();
+
+  // Embedding in an application's own command buffers and queue submissions. The work reads
+  // input_range() and writes logits_range() and labels_range() (with the non-finite count
+  // after the labels); run(), run_on_device(), read_labels(), write_input() and
+  // non_finite_pixels() wait for a submit() still running before they touch them.
+  //
+  // Records the work into `command_buffer`: a primary command buffer of the context's queue
+  // family, in the recording state and outside a render pass, submitted by the application to
+  // a queue of that family. `input_before` is how the commands before it in submission order
+  // wrote input_range(); `outputs_after` how the commands after it read the outputs. vkseg
+  // records the barriers between them and its work (also against earlier executions of this
+  // session), and nothing else; the commands stay valid while the session lives, and may be
+  // recorded into several command buffers, also pending at once on that one queue.
+  void record(VkCommandBuffer command_buffer, const BufferUse& input_before = BufferUse::any_write(),
+              const BufferUse& outputs_after = BufferUse::any_read());
+  // Submits the work to the context's queue after `waits`, signalling `signals` when done, and
+  // returns without waiting (a submission of this session still running is waited for first).
+  // Timeline values need timeline semaphores enabled (see ExternalDevice::enabled_features).
+  Completion submit(const std::vector<SemaphoreWait>& waits = {},
+                    const std::vector<SemaphoreSignal>& signals = {});
   // Downloads the labels of the last run (N x H x W).
   void read_labels(uint32_t* labels);
   // Pixels of the last run whose logits hold a NaN or an infinity (their labels follow

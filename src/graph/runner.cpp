@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 
 #include "graph/network_state.hpp"
@@ -28,7 +29,16 @@ struct SessionState {
   vk::Buffer labels;  // the label map, then one word counting pixels with non-finite scores
   ops::Tensor input, logits, label_map;  // input and logits are fp32 at every precision
   ops::Tensor non_finite;
-  std::unique_ptr<vk::Recorder> recorder;
+  std::unique_ptr<vk::Recorder> recorder;  // primary: run(), submit()
+  // Records the whole session (primary or secondary recorder alike).
+  std::function<void(vk::Recorder&)> record_all;
+  std::unique_ptr<vk::Recorder> secondary;  // record(), made on first use
+  uint64_t last_submission = 0;
+
+  // Waits for a submit() still running before the host touches the session's memory.
+  void settle() {
+    if (last_submission) recorder->wait(last_submission);
+  }
 };
 
 }  // namespace detail
@@ -189,7 +199,7 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   s.label_map = {label_shape, s.labels.view(0, label_bytes), ops::DType::U32};
   s.non_finite = {{1, 1, 1, 1}, s.labels.view(count_offset, 4), ops::DType::U32};
 
-  auto record = [&](vk::Recorder& r) {
+  s.record_all = [&net, &g, &s, tensors, index, workspace, fp16, logits_index](vk::Recorder& r) {
     r.begin();
     if (fp16) {
       r.set_scope("input_to_fp16");
@@ -218,10 +228,10 @@ Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t wid
   // dispatch is timed.
   constexpr uint32_t k_timed_dispatches = 4096;
   s.recorder = std::make_unique<vk::Recorder>(ctx, k_timed_dispatches);
-  record(*s.recorder);
+  s.record_all(*s.recorder);
   if (s.recorder->dispatch_count() > k_timed_dispatches && ctx.info().timestamps) {
     s.recorder = std::make_unique<vk::Recorder>(ctx, s.recorder->dispatch_count());
-    record(*s.recorder);
+    s.record_all(*s.recorder);
   }
 }
 
@@ -267,14 +277,19 @@ DeviceRange Session::labels_range() const {
   return {v.buffer, v.offset, v.size};
 }
 
-void Session::run_on_device() { state_->recorder->submit(); }
+void Session::run_on_device() {
+  state_->recorder->submit();
+  state_->last_submission = 0;
+}
 
 void Session::read_labels(uint32_t* labels) {
   detail::SessionState& s = *state_;
+  s.settle();
   vk::download(s.network.context, s.labels, 0, labels, s.label_map.bytes());
 }
 
 uint64_t Session::non_finite_pixels() const {
+  state_->settle();
   uint32_t count = 0;
   vk::download(state_->network.context, state_->labels, state_->non_finite.view.offset, &count, 4);
   return count;
@@ -282,6 +297,7 @@ uint64_t Session::non_finite_pixels() const {
 
 void Session::write_input(const float* input) {
   detail::SessionState& s = *state_;
+  s.settle();
   vk::upload(s.network.context, s.arena, s.input.view.offset, input, s.input_shape.bytes());
 }
 
@@ -296,6 +312,90 @@ void Session::run_labels(const float* input, uint32_t* labels) {
   write_input(input);
   run_on_device();
   read_labels(labels);
+}
+
+Completion Session::submit(const std::vector<SemaphoreWait>& waits,
+                           const std::vector<SemaphoreSignal>& signals) {
+  detail::SessionState& s = *state_;
+  std::vector<vk::SemaphoreOp> wait_ops, signal_ops;
+  for (const SemaphoreWait& w : waits) wait_ops.push_back({w.semaphore, w.value, w.stages});
+  for (const SemaphoreSignal& g : signals) signal_ops.push_back({g.semaphore, g.value, 0});
+  s.last_submission = s.recorder->submit_async(wait_ops, signal_ops);
+  return Completion(state_.get(), s.last_submission);
+}
+
+bool Completion::finished() const {
+  return !session_ || session_->recorder->finished(serial_);
+}
+
+void Completion::wait() const {
+  if (session_) session_->recorder->wait(serial_);
+}
+
+namespace {
+
+VkBufferMemoryBarrier buffer_barrier(const vk::BufferView& view, VkAccessFlags src,
+                                     VkAccessFlags dst, uint32_t src_family,
+                                     uint32_t dst_family) {
+  VkBufferMemoryBarrier b{VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER};
+  b.srcAccessMask = src;
+  b.dstAccessMask = dst;
+  b.srcQueueFamilyIndex = src_family;
+  b.dstQueueFamilyIndex = dst_family;
+  b.buffer = view.buffer;
+  b.offset = view.offset;
+  b.size = view.size;
+  return b;
+}
+
+// A use on another queue family than the context's: an ownership transfer is needed.
+bool other_family(const BufferUse& use, uint32_t family) {
+  return use.queue_family != VK_QUEUE_FAMILY_IGNORED && use.queue_family != family;
+}
+
+}  // namespace
+
+void Session::record(VkCommandBuffer command_buffer, const BufferUse& input_before,
+                     const BufferUse& outputs_after) {
+  detail::SessionState& s = *state_;
+  Context& ctx = s.network.context;
+  if (!command_buffer) throw Error("Session::record: the command buffer is VK_NULL_HANDLE");
+  if (!s.secondary) {
+    s.secondary = std::make_unique<vk::Recorder>(ctx, 0, vk::Recorder::Level::Secondary);
+    s.record_all(*s.secondary);
+  }
+  const uint32_t family = ctx.queue_family_index();
+  const VkPipelineStageFlags own = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  const VkAccessFlags own_writes = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  const VkAccessFlags own_all = own_writes | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+
+  // Before: the application's writes of the input, and any earlier execution of this session
+  // (its memory is reused), happen before vkseg's work reads or overwrites anything.
+  VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  before.srcAccessMask = own_writes | input_before.access;
+  before.dstAccessMask = own_all;
+  std::vector<VkBufferMemoryBarrier> acquire;
+  if (other_family(input_before, family)) {
+    acquire.push_back(buffer_barrier(s.input.view, 0, own_all, input_before.queue_family, family));
+  }
+  vkCmdPipelineBarrier(command_buffer, own | input_before.stages, own, 0, 1, &before,
+                       uint32_t(acquire.size()), acquire.data(), 0, nullptr);
+  const VkCommandBuffer work = s.secondary->command_buffer();
+  vkCmdExecuteCommands(command_buffer, 1, &work);
+
+  // After: the logits, labels and non-finite count, made visible to the application's next use
+  // (or released to its queue family).
+  const bool release = other_family(outputs_after, family);
+  const uint32_t src_family = release ? family : VK_QUEUE_FAMILY_IGNORED;
+  const uint32_t dst_family = release ? outputs_after.queue_family : VK_QUEUE_FAMILY_IGNORED;
+  const VkAccessFlags dst_access = release ? 0 : outputs_after.access;
+  const VkBufferMemoryBarrier outputs[] = {
+      buffer_barrier(s.logits.view, own_writes, dst_access, src_family, dst_family),
+      buffer_barrier(s.labels.view(), own_writes, dst_access, src_family, dst_family)};
+  const VkPipelineStageFlags next =
+      release ? VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT
+              : (outputs_after.stages ? outputs_after.stages : VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+  vkCmdPipelineBarrier(command_buffer, own, next, 0, 0, nullptr, 2, outputs, 0, nullptr);
 }
 
 }  // namespace vkseg

@@ -58,6 +58,12 @@ void require_shape(const char* op, const char* role, const Shape& actual, const 
 
 void require_precision(const Context& context, const char* op, Precision precision) {
   if (precision == Precision::Fp16 && !context.info().fp16_storage) {
+    if (!context.owns_device()) {
+      throw Error(fmt::format("{}: fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), "
+                              "which the application did not say it enabled on the adopted "
+                              "device (ExternalDevice::enabled_features), or {} does not offer",
+                              op, context.info().name));
+    }
     throw Error(fmt::format("{}: fp16 needs 16-bit storage buffers (storageBuffer16BitAccess), "
                             "which {} does not offer",
                             op, context.info().name));

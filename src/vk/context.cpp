@@ -222,7 +222,9 @@ ContextState::~ContextState() {
   // A hung device may still be running work that uses these objects: leave them all alone.
   if (hung) return;
   if (device) {
-    vkDeviceWaitIdle(device);
+    // vkseg's own submissions were each waited for by their recorders; an adopted device may be
+    // busy with the application's work, which is none of vkseg's business.
+    if (owns_device) vkDeviceWaitIdle(device);
     for (auto& [key, pipeline] : pipelines_) destroy_pipeline(device, *pipeline);
     if (command_pool) vkDestroyCommandPool(device, command_pool, nullptr);
     if (pipeline_cache) {
@@ -272,7 +274,7 @@ void ContextState::submit_and_wait(VkCommandBuffer cmd) {
   submit.pCommandBuffers = &cmd;
   VkResult r = injected(true);
   if (r == VK_SUCCESS) {
-    std::lock_guard lock(queue_mutex);
+    std::lock_guard lock(*queue_mutex);
     r = vkQueueSubmit(queue, 1, &submit, fence);
   }
   if (r != VK_SUCCESS) {
@@ -372,6 +374,21 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<vk::Co
   float16.shaderFloat16 = s.info.fp16_arithmetic;
   float16.shaderInt8 = s.info.int8_arithmetic;
   if (s.info.fp16_arithmetic || s.info.int8_arithmetic) storage16.pNext = &float16;
+  // Timeline semaphores, where the device has them, so applications can pass them to
+  // Session::submit.
+  VkPhysicalDeviceTimelineSemaphoreFeatures timeline{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
+  if (api12) {
+    VkPhysicalDeviceFeatures2 query{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    query.pNext = &timeline;
+    vkGetPhysicalDeviceFeatures2(s.physical_device, &query);
+    timeline.pNext = nullptr;
+    if (timeline.timelineSemaphore) {
+      timeline.pNext = storage16.pNext;
+      storage16.pNext = &timeline;
+      s.timeline_semaphores = true;
+    }
+  }
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -393,6 +410,60 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<vk::Co
   }
   finish_setup(s, options);
 }
+
+namespace {
+
+struct EnabledFeatures {
+  bool storage_buffer_16bit = false, shader_float16 = false, shader_int8 = false;
+  bool subgroup_size_control = false, timeline_semaphore = false;
+};
+
+// The features an adopting application says it enabled, from its VkDeviceCreateInfo::pNext chain.
+EnabledFeatures enabled_features(const void* chain) {
+  EnabledFeatures f;
+  for (auto* s = static_cast<const VkBaseInStructure*>(chain); s; s = s->pNext) {
+    switch (s->sType) {
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES:
+        f.storage_buffer_16bit |=
+            reinterpret_cast<const VkPhysicalDeviceVulkan11Features*>(s)->storageBuffer16BitAccess;
+        break;
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES:
+        f.storage_buffer_16bit |=
+            reinterpret_cast<const VkPhysicalDevice16BitStorageFeatures*>(s)->storageBuffer16BitAccess;
+        break;
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES: {
+        const auto* v12 = reinterpret_cast<const VkPhysicalDeviceVulkan12Features*>(s);
+        f.shader_float16 |= v12->shaderFloat16;
+        f.shader_int8 |= v12->shaderInt8;
+        f.timeline_semaphore |= v12->timelineSemaphore;
+        break;
+      }
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES: {
+        const auto* fi = reinterpret_cast<const VkPhysicalDeviceShaderFloat16Int8Features*>(s);
+        f.shader_float16 |= fi->shaderFloat16;
+        f.shader_int8 |= fi->shaderInt8;
+        break;
+      }
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES:
+        f.timeline_semaphore |=
+            reinterpret_cast<const VkPhysicalDeviceTimelineSemaphoreFeatures*>(s)->timelineSemaphore;
+        break;
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES:
+        f.subgroup_size_control |=
+            reinterpret_cast<const VkPhysicalDeviceVulkan13Features*>(s)->subgroupSizeControl;
+        break;
+      case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES:
+        f.subgroup_size_control |= reinterpret_cast<const VkPhysicalDeviceSubgroupSizeControlFeatures*>(s)
+                                       ->subgroupSizeControl;
+        break;
+      default:
+        break;
+    }
+  }
+  return f;
+}
+
+}  // namespace
 
 Context::Context(Adopt, const ExternalDevice& external, const ContextOptions& options)
     : state_(std::make_unique<vk::ContextState>()) {
@@ -421,7 +492,13 @@ Context::Context(Adopt, const ExternalDevice& external, const ContextOptions& op
   const uint32_t index = found == devices.end() ? 0 : uint32_t(found - devices.begin());
   s.info = vk::query_device_info(s.physical_device, index, int(s.queue_family));
   // Only what the application enabled may be used: features vkseg cannot see are assumed off.
-  s.info.fp16_storage = s.info.fp16_arithmetic = s.info.int8_arithmetic = false;
+  const EnabledFeatures enabled = enabled_features(external.enabled_features);
+  s.info.fp16_storage = s.info.fp16_storage && enabled.storage_buffer_16bit;
+  s.info.fp16_arithmetic = s.info.fp16_arithmetic && enabled.shader_float16;
+  s.info.int8_arithmetic = s.info.int8_arithmetic && enabled.shader_int8;
+  s.info.subgroup_size_control = s.info.subgroup_size_control && enabled.subgroup_size_control;
+  s.timeline_semaphores = enabled.timeline_semaphore;
+  if (external.queue_mutex) s.queue_mutex = external.queue_mutex;
   s.info.push_descriptors = std::find(external.enabled_device_extensions.begin(),
                                       external.enabled_device_extensions.end(),
                                       VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) !=

@@ -55,8 +55,12 @@ class ContextState {
   // threads can record at the same time.
   VkCommandPool command_pool = VK_NULL_HANDLE;
   std::mutex one_shot_mutex;
-  // VkQueue is externally synchronized: every submission takes this lock.
-  std::mutex queue_mutex;
+  // VkQueue is externally synchronized: every submission takes this lock, the context's own or
+  // the one an adopting application shares (ExternalDevice::queue_mutex).
+  std::mutex own_queue_mutex;
+  std::mutex* queue_mutex = &own_queue_mutex;
+  // Whether timeline semaphores may be waited on and signalled (Session::submit).
+  bool timeline_semaphores = false;
   // Submissions wait at most this long; one that times out marks the context hung, after which
   // nothing is submitted and nothing the device may still use is destroyed or freed.
   uint64_t gpu_timeout_ns = 0;

@@ -14,7 +14,9 @@ constexpr uint32_t k_descriptors_per_pool = 1024;
 
 }  // namespace
 
-Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(context) {
+Recorder::Recorder(Context& context, uint32_t timestamp_capacity, Level level)
+    : context_(context), level_(level) {
+  if (level == Level::Secondary) timestamp_capacity = 0;
   ContextState& s = context.state();
   try {
     VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
@@ -23,7 +25,8 @@ Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(con
     check(vkCreateCommandPool(s.device, &pool_info, nullptr, &pool_), "vkCreateCommandPool");
     VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
     alloc.commandPool = pool_;
-    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.level = level == Level::Primary ? VK_COMMAND_BUFFER_LEVEL_PRIMARY
+                                          : VK_COMMAND_BUFFER_LEVEL_SECONDARY;
     alloc.commandBufferCount = 1;
     check(vkAllocateCommandBuffers(s.device, &alloc, &cmd_), "vkAllocateCommandBuffers");
     VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
@@ -41,7 +44,17 @@ Recorder::Recorder(Context& context, uint32_t timestamp_capacity) : context_(con
   }
 }
 
-Recorder::~Recorder() { release(); }
+Recorder::~Recorder() {
+  // Teardown waits for this recorder's own submission only, never for the whole device.
+  if (submitted_ > completed_ && !context_.state().hung) {
+    try {
+      wait(submitted_);
+    } catch (const Error&) {
+      return;  // timed out: the context is hung and release() would leave everything alone
+    }
+  }
+  release();
+}
 
 void Recorder::release() {
   if (context_.state().hung) return;  // the device may still be running these commands
@@ -61,6 +74,7 @@ void Recorder::release() {
 
 void Recorder::begin() {
   ContextState& s = context_.state();
+  if (submitted_ > completed_) wait(submitted_);
   check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
   for (VkDescriptorPool pool : pools_) vkResetDescriptorPool(s.device, pool, 0);
   pools_used_ = 0;
@@ -72,6 +86,12 @@ void Recorder::begin() {
   scope_.clear();
   dispatch_count_ = barrier_count_ = 0;
   VkCommandBufferBeginInfo info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  // Secondary commands may be pending in several of the application's primaries at once.
+  VkCommandBufferInheritanceInfo inheritance{VK_STRUCTURE_TYPE_COMMAND_BUFFER_INHERITANCE_INFO};
+  if (level_ == Level::Secondary) {
+    info.flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT;
+    info.pInheritanceInfo = &inheritance;
+  }
   check(vkBeginCommandBuffer(cmd_, &info), "vkBeginCommandBuffer");
   if (queries_) {
     vkCmdResetQueryPool(cmd_, queries_, 0, timestamp_capacity_ + 1);
@@ -286,31 +306,85 @@ void Recorder::fill(BufferView dst, uint32_t value) {
 
 void Recorder::end() {
   if (!recording_) throw Error("internal error: end() without begin()");
-  // Results become visible to the host (mapped reads) and to later submissions.
-  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+  if (level_ == Level::Primary) {
+    // Results become visible to the host (mapped reads) and to later submissions.
+    VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cmd_,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+  }
   check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   recording_ = false;
   recorded_ = true;
 }
 
-void Recorder::submit() {
+void Recorder::submit() { wait(submit_async({}, {})); }
+
+uint64_t Recorder::submit_async(const std::vector<SemaphoreOp>& waits,
+                                const std::vector<SemaphoreOp>& signals) {
   if (!recorded_) throw Error("internal error: submit() before end()");
+  if (level_ != Level::Primary) throw Error("internal error: a secondary recorder is submitted");
   ContextState& s = context_.state();
-  check(vkResetFences(s.device, 1, &fence_), "vkResetFences");
+  if (submitted_ > completed_) wait(submitted_);
+  std::vector<VkSemaphore> wait_semaphores, signal_semaphores;
+  std::vector<VkPipelineStageFlags> wait_stages;
+  std::vector<uint64_t> wait_values, signal_values;
+  bool timeline = false;
+  for (const SemaphoreOp& w : waits) {
+    wait_semaphores.push_back(w.semaphore);
+    wait_stages.push_back(w.stages ? w.stages : VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
+    wait_values.push_back(w.value);
+    timeline = timeline || w.value != 0;
+  }
+  for (const SemaphoreOp& g : signals) {
+    signal_semaphores.push_back(g.semaphore);
+    signal_values.push_back(g.value);
+    timeline = timeline || g.value != 0;
+  }
+  if (timeline && !s.timeline_semaphores) {
+    throw Error("a timeline semaphore value was given, but timeline semaphores are not enabled "
+                "on this device (an adopted device: list VkPhysicalDeviceVulkan12Features or "
+                "...TimelineSemaphoreFeatures in ExternalDevice::enabled_features)");
+  }
+  VkTimelineSemaphoreSubmitInfo values{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
+  values.waitSemaphoreValueCount = uint32_t(wait_values.size());
+  values.pWaitSemaphoreValues = wait_values.data();
+  values.signalSemaphoreValueCount = uint32_t(signal_values.size());
+  values.pSignalSemaphoreValues = signal_values.data();
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  if (timeline) submit.pNext = &values;
+  submit.waitSemaphoreCount = uint32_t(wait_semaphores.size());
+  submit.pWaitSemaphores = wait_semaphores.data();
+  submit.pWaitDstStageMask = wait_stages.data();
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cmd_;
+  submit.signalSemaphoreCount = uint32_t(signal_semaphores.size());
+  submit.pSignalSemaphores = signal_semaphores.data();
   s.require_not_hung();
+  check(vkResetFences(s.device, 1, &fence_), "vkResetFences");
   check(s.injected(true), "vkQueueSubmit");
   {
-    std::lock_guard lock(s.queue_mutex);
+    std::lock_guard lock(*s.queue_mutex);
     check(vkQueueSubmit(s.queue, 1, &submit, fence_), "vkQueueSubmit");
   }
-  s.wait(fence_);
+  return ++submitted_;
+}
+
+bool Recorder::finished(uint64_t serial) {
+  if (serial <= completed_) return true;
+  const VkResult r = vkGetFenceStatus(context_.state().device, fence_);
+  if (r == VK_NOT_READY) return false;
+  check(r, "vkGetFenceStatus");
+  completed_ = submitted_;
+  return true;
+}
+
+void Recorder::wait(uint64_t serial) {
+  if (serial <= completed_) return;
+  context_.state().wait(fence_);
+  completed_ = submitted_;
 }
 
 std::vector<DispatchTime> Recorder::timings() const {

@@ -30,14 +30,25 @@ struct DispatchTime {
   double milliseconds = 0.0;
 };
 
+// A wait or signal of a submission (Session::submit): binary semaphores take value 0.
+struct SemaphoreOp {
+  VkSemaphore semaphore = VK_NULL_HANDLE;
+  uint64_t value = 0;
+  VkPipelineStageFlags stages = 0;  // waits only
+};
+
 // Records dispatches into one command buffer that can be submitted any number of times.
 // A barrier is inserted only where a dispatch reads or overwrites a range an earlier dispatch
 // (or copy) wrote, or writes a range an earlier one still reads; independent work runs unordered.
+// A secondary recorder's commands end without a barrier: the primary that executes them
+// (Session::record) orders them against what comes before and after.
 class Recorder {
  public:
+  enum class Level { Primary, Secondary };
   // timestamp_capacity > 0 times that many dispatches with timestamp queries (devices with
-  // timestamps only; see DeviceInfo::timestamps).
-  explicit Recorder(Context& context, uint32_t timestamp_capacity = 0);
+  // timestamps only; see DeviceInfo::timestamps; primary recorders only).
+  explicit Recorder(Context& context, uint32_t timestamp_capacity = 0,
+                    Level level = Level::Primary);
   ~Recorder();
   // Safe to use from one thread while other Recorders of the same Context run on others.
   Recorder(const Recorder&) = delete;
@@ -55,6 +66,15 @@ class Recorder {
   void end();
   // Runs the recorded commands and waits for them.
   void submit();
+  // Submits the recorded commands after `waits` and signalling `signals`, without waiting; a
+  // submission still running is waited for first. Returns the submission's serial number.
+  uint64_t submit_async(const std::vector<SemaphoreOp>& waits,
+                        const std::vector<SemaphoreOp>& signals);
+  // Whether submission `serial` has finished (never blocks), and waiting for it (the context's
+  // GPU timeout applies).
+  bool finished(uint64_t serial);
+  void wait(uint64_t serial);
+  VkCommandBuffer command_buffer() const { return cmd_; }
 
   uint32_t dispatch_count() const { return dispatch_count_; }
   uint32_t barrier_count() const { return barrier_count_; }
@@ -87,6 +107,8 @@ class Recorder {
   std::vector<Range> pending_reads_;
   std::vector<std::pair<std::string, std::string>> labels_;  // (scope, label) per timed dispatch
   std::string scope_;
+  Level level_ = Level::Primary;
+  uint64_t submitted_ = 0, completed_ = 0;  // serials of the last submission and the last one seen done
   uint32_t dispatch_count_ = 0;
   uint32_t barrier_count_ = 0;
   bool recording_ = false;
