@@ -38,7 +38,7 @@ inline Model graph_model(std::vector<graph::Node> nodes, uint32_t input_channels
   m->classes = detail::default_classes(uint32_t(graph::validate(copy, m->weights,
                                                                 input_channels).front()));
   detail::validate_model(*m);
-  return Model(m);
+  return detail::ModelAccess::make(m);
 }
 
 // Runs `model` at `precision` on x, of shape `input`; returns the logits and their shape.

@@ -44,7 +44,7 @@ TEST(ConvTuner, ChoosesARunnableVariantAndKeepsItOnDisk) {
     const ops::Conv2dVariant chosen = ops::tuned_variant(first, layer);
     EXPECT_NE(chosen, ops::Conv2dVariant::Auto);
     EXPECT_TRUE(ops::Conv2d::supports(first, layer, chosen));
-    file = first.state().tuning_file;
+    file = vk::state(first).tuning_file;
     ASSERT_TRUE(std::filesystem::exists(file)) << file;
     EXPECT_EQ(read_json(file).at(ops::tuning_key(layer)).at("variant"), ops::variant_name(chosen));
   }
@@ -87,7 +87,7 @@ TEST(ConvTuner, LeavesDepthwiseAndThinLayersToTheRules) {
                                .kernel_w = 1};
   EXPECT_EQ(ops::tuned_variant(context, depthwise), ops::Conv2dVariant::Auto);
   EXPECT_EQ(ops::tuned_variant(context, thin), ops::Conv2dVariant::Auto);
-  EXPECT_FALSE(std::filesystem::exists(context.state().tuning_file));
+  EXPECT_FALSE(std::filesystem::exists(vk::state(context).tuning_file));
   EXPECT_TRUE(messages.empty()) << messages.front();
 }
 
@@ -118,7 +118,7 @@ TEST(ConvTuner, RecordsHowItMeasuredAndRetunesOnRequest) {
       fastest = std::min(fastest, ms);
     }
     EXPECT_EQ(chosen_ms, fastest);
-    file = first.state().tuning_file;
+    file = vk::state(first).tuning_file;
     // Named by device, driver and the embedded shaders, so another vkseg's shaders retune.
     EXPECT_TRUE(std::regex_match(std::filesystem::path(file).filename().string(),
                                  std::regex("conv2d-tuning-.*-[0-9a-f]{16}\\.json")))

@@ -204,7 +204,7 @@ void check_every_op_network(const Model& model, Precision precision, const graph
 TEST(ElementwiseGraph, EveryOpNetworkMatchesReference) {
   auto m = std::make_shared<detail::ModelData>(every_op_model());
   detail::validate_model(*m);
-  const Model model(m);
+  const Model model = detail::ModelAccess::make(m);
   for (Precision p : {Precision::Fp32, Precision::Fp16}) {
     check_every_op_network(model, p, m->weights);
   }
@@ -215,7 +215,7 @@ TEST(ElementwiseGraph, GraphPassesFoldAndFuseAndTheRoundTripRuns) {
   const detail::ModelData original = every_op_model();
   detail::save_model(original, path);
   const Model model = Model::load(path);  // validates and runs the graph passes
-  const std::vector<graph::Node>& nodes = model.data()->graph.nodes;
+  const std::vector<graph::Node>& nodes = detail::ModelAccess::data(model).graph.nodes;
   // dropout and identity are gone, row * col became one constant, the relu went into the add.
   std::vector<std::string> ops;
   for (const graph::Node& n : nodes) ops.push_back(n.name + ":" + n.op);

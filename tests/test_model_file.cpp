@@ -97,15 +97,15 @@ TEST(ModelFile, ReadsFormatVersion1) {
   const Model v1 = Model::load(demo);
   EXPECT_EQ(v1.arch(), "fcn8s");
   std::map<std::string, std::string> ops;
-  for (const graph::Node& n : v1.data()->graph.nodes) ops[n.name] = n.op;
+  for (const graph::Node& n : detail::ModelAccess::data(v1).graph.nodes) ops[n.name] = n.op;
   EXPECT_EQ(ops.at("conv1_1"), "conv2d");
   EXPECT_EQ(ops.at("pool5"), "max_pool2d");
-  const graph::Node& conv = *std::find_if(v1.data()->graph.nodes.begin(),
-                                          v1.data()->graph.nodes.end(),
+  const graph::Node& conv = *std::find_if(detail::ModelAccess::data(v1).graph.nodes.begin(),
+                                          detail::ModelAccess::data(v1).graph.nodes.end(),
                                           [](const graph::Node& n) { return n.name == "conv1_1"; });
   EXPECT_EQ(conv.attr_string("activation"), "relu");
   EXPECT_EQ(conv.attr_ints("pads"), (graph::Ints{1, 1, 1, 1}));
-  detail::ModelData copy = *v1.data();
+  detail::ModelData copy = detail::ModelAccess::data(v1);
   const std::string path = temp_path("demo_v2.vkseg");
   detail::save_model(copy, path);
   EXPECT_EQ(io::read_safetensors(path).metadata.at("format_version"), "2");

@@ -45,7 +45,7 @@ std::vector<std::string> ops_of(const detail::ModelData& m) {
 
 std::vector<float> run_model(const detail::ModelData& m, const std::vector<float>& x,
                              uint32_t n, uint32_t h, uint32_t w) {
-  const Model model(std::make_shared<detail::ModelData>(m));
+  const Model model = detail::ModelAccess::make(std::make_shared<detail::ModelData>(m));
   Network network(context(), model);
   Session session(network, n, h, w);
   const Shape4 out = session.output_shape();

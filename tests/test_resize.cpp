@@ -367,7 +367,7 @@ TEST_P(ResizeGraph, ToTheSizeOfASecondInput) {
 TEST_P(ResizeGraph, SurvivesAModelFile) {
   const Model model = graph_model({resize_node({}, {"x", "x"})}, 3);
   const std::string path = (temp_dir() / "resize.vkseg").string();
-  detail::save_model(*model.data(), path);
+  detail::save_model(detail::ModelAccess::data(model), path);
   const ops::Shape in{1, 3, 4, 6};
   const std::vector<float> x = rounded(random_floats(in.count()), precision());
   const GraphOutput y = run_graph(Model::load(path), precision(), in, x);

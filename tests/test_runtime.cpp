@@ -193,9 +193,9 @@ TEST(Runtime, PipelinesAreCreatedOnce) {
   const ops::Activation relu = k_relu;
   vk::PipelineKey key{"activation", {64, 1, 1}, 2, 4};
   for (uint32_t c : relu.constants()) key.specialization.push_back(c);
-  const vk::Pipeline* first = &context().state().pipeline(key);
+  const vk::Pipeline* first = &vk::state(context()).pipeline(key);
   ops::ActivationOp relu_a(context(), relu), relu_b(context(), relu);
-  EXPECT_EQ(first, &context().state().pipeline(key));
+  EXPECT_EQ(first, &vk::state(context()).pipeline(key));
 }
 
 TEST(Runtime, PipelineCachePersistsAcrossContexts) {
@@ -209,7 +209,7 @@ TEST(Runtime, PipelineCachePersistsAcrossContexts) {
   {
     Context first(options);
     ops::ActivationOp relu(first, k_relu);
-    file = first.state().pipeline_cache_file;
+    file = vk::state(first).pipeline_cache_file;
   }
   ASSERT_TRUE(std::filesystem::exists(file)) << file;
   EXPECT_GT(std::filesystem::file_size(file), 0u);

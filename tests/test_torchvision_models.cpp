@@ -65,7 +65,7 @@ TEST(TorchvisionConvert, AuxiliaryClassifierIsLeftOutAndSaidSo) {
   const Model model = convert("deeplabv3_resnet50_aux11.pth");
   ASSERT_FALSE(model.notes().empty());
   EXPECT_NE(model.notes().front().find("auxiliary classifier"), std::string::npos);
-  for (const auto& [name, w] : model.data()->weights) {
+  for (const auto& [name, w] : detail::ModelAccess::data(model).weights) {
     EXPECT_EQ(name.rfind("aux_classifier.", 0), std::string::npos) << name;
   }
 }

@@ -115,6 +115,9 @@ struct TuningRecord {
 namespace vk {
 class ContextState;
 }
+namespace detail {
+struct ContextAccess;  // vkseg's own code reaches the state through it; not part of the API
+}
 
 // A Vulkan device and compute queue, owned or adopted, with the state vkseg keeps per device
 // (pipeline cache, pipelines, command pool). One Context may serve many sessions, also from
@@ -148,9 +151,8 @@ class Context {
   uint64_t peak_device_bytes() const;
   void reset_peak_memory();
 
-  vk::ContextState& state() { return *state_; }
-
  private:
+  friend struct detail::ContextAccess;
   struct Adopt {};
   Context(Adopt, const ExternalDevice& external, const ContextOptions& options);
   std::unique_ptr<vk::ContextState> state_;

@@ -11,10 +11,13 @@
 
 namespace vkseg {
 
+// vkseg's own state behind each class, and how its code reaches it; not part of the API.
 namespace detail {
 struct ModelData;
 struct NetworkState;
 struct SessionState;
+struct ModelAccess;
+struct NetworkAccess;
 }  // namespace detail
 
 // How an image becomes the network's input: channel order, value = (pixel * scale - mean) / std
@@ -60,10 +63,9 @@ class Model {
   // What the converter assumed where the checkpoint could be read two ways.
   const std::vector<std::string>& notes() const;
 
-  std::shared_ptr<const detail::ModelData> data() const { return data_; }
-  explicit Model(std::shared_ptr<const detail::ModelData> data);
-
  private:
+  friend struct detail::ModelAccess;
+  explicit Model(std::shared_ptr<const detail::ModelData> data);
   std::shared_ptr<const detail::ModelData> data_;
 };
 
@@ -82,9 +84,9 @@ class Network {
   Precision precision() const;
   Context& context() const;
   uint64_t weight_bytes() const;
-  detail::NetworkState& state() { return *state_; }
 
  private:
+  friend struct detail::NetworkAccess;
   std::unique_ptr<detail::NetworkState> state_;
 };
 

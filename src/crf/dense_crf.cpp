@@ -70,7 +70,7 @@ DenseCrf::DenseCrf(Context& context, const CrfOptions& options) {
   validate_crf_options(options);
   state_ = std::make_unique<State>(context, options);
   const uint32_t local = ops::k_flat_local_size;
-  vk::ContextState& s = context.state();
+  vk::ContextState& s = vk::state(context);
   state_->first_update = &s.pipeline({"crf_update", {local, 1, 1, 1}, 8, sizeof(UpdatePush)});
   state_->update = &s.pipeline({"crf_update", {local, 1, 1, 0}, 8, sizeof(UpdatePush)});
   state_->normaliser = &s.pipeline({"crf_normaliser", {local, 1, 1}, 2, sizeof(uint32_t)});

@@ -22,7 +22,7 @@ constexpr uint32_t k_scan_block = k_scan_lanes * 4;
 const vk::Pipeline& pipeline(Context& context, const char* shader, uint32_t bindings,
                              uint32_t push_bytes, uint32_t local = ops::k_flat_local_size,
                              uint32_t mode = 0) {
-  return context.state().pipeline({shader, {local, 1, 1, mode}, bindings, push_bytes});
+  return vk::state(context).pipeline({shader, {local, 1, 1, mode}, bindings, push_bytes});
 }
 
 vk::Buffer words(Context& context, uint64_t count) {

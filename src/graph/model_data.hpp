@@ -47,4 +47,9 @@ std::array<uint8_t, 3> voc_color(uint32_t label);
 // PASCAL VOC names and palette for 21 classes; "class_N" with the same palette otherwise.
 std::vector<ClassInfo> default_classes(uint32_t count);
 
+struct ModelAccess {
+  static const ModelData& data(const Model& model) { return *model.data_; }
+  static Model make(std::shared_ptr<const ModelData> data) { return Model(std::move(data)); }
+};
+
 }  // namespace vkseg::detail

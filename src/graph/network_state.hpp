@@ -22,4 +22,8 @@ struct NetworkState {
   std::optional<ops::Convert> convert;  // fp16: to and from the fp32 input and logits
 };
 
+struct NetworkAccess {
+  static NetworkState& state(Network& network) { return *network.state_; }
+};
+
 }  // namespace vkseg::detail

@@ -76,7 +76,7 @@ Network::Network(Context& context, const Model& model, Precision precision)
     : state_(new NetworkState{context, model, supported(context, precision), {}, {}, {},
                               ops::Argmax(context, precision), std::nullopt}) {
   if (precision == Precision::Fp16) state_->convert.emplace(context);
-  const detail::ModelData& data = *model.data();
+  const detail::ModelData& data = detail::ModelAccess::data(model);
   std::vector<std::vector<ops::DeviceWeight>> weights;
   for (const Node& n : data.graph.nodes) {
     try {
@@ -118,8 +118,8 @@ Context& Network::context() const { return state_->context; }
 uint64_t Network::weight_bytes() const { return state_->weights.size(); }
 
 Session::Session(Network& network, uint32_t batch, uint32_t height, uint32_t width) {
-  NetworkState& net = network.state();
-  const detail::ModelData& data = *net.model.data();
+  NetworkState& net = detail::NetworkAccess::state(network);
+  const detail::ModelData& data = detail::ModelAccess::data(net.model);
   const graph::Graph& g = data.graph;
   if (batch == 0 || height == 0 || width == 0) {
     throw Error(fmt::format("input size {}x{} with batch {} is empty", height, width, batch));

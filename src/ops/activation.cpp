@@ -105,7 +105,7 @@ ActivationOp::ActivationOp(Context& context, const Activation& activation, Preci
   std::vector<uint32_t> constants{k_flat_local_size, 1, 1};
   const std::vector<uint32_t> act = activation.constants();
   constants.insert(constants.end(), act.begin(), act.end());
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "activation", "activation", precision), constants, 2, 4});
 }
 

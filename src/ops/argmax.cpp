@@ -16,9 +16,9 @@ struct Push {
 Argmax::Argmax(Context& context, Precision precision)
     : context_(context), input_type_(storage_type(precision)) {
   const std::string shader = shader_variant(context, "argmax", "argmax", precision);
-  pipeline_ = &context.state().pipeline({shader, {k_flat_local_size, 1, 1, 0}, 3, sizeof(Push)});
+  pipeline_ = &vk::state(context).pipeline({shader, {k_flat_local_size, 1, 1, 0}, 3, sizeof(Push)});
   counting_pipeline_ =
-      &context.state().pipeline({shader, {k_flat_local_size, 1, 1, 1}, 3, sizeof(Push)});
+      &vk::state(context).pipeline({shader, {k_flat_local_size, 1, 1, 1}, 3, sizeof(Push)});
 }
 
 void Argmax::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output,

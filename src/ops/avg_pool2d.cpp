@@ -12,7 +12,7 @@ AvgPool2d::AvgPool2d(Context& context, const AvgPool2dParams& params)
   const auto& p = params;
   // No pad above half the kernel also keeps every window over an input element: no divisor is 0.
   check_pool_window("avg_pool2d", window());
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "avg_pool2d", "avg_pool2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top,
         p.pad_left, p.pad_bottom, p.pad_right, p.count_include_pad},

@@ -34,7 +34,7 @@ ChannelAffineValues batch_norm_affine(const std::vector<float>& mean,
 ChannelAffine::ChannelAffine(Context& context, Precision precision)
     : context_(context),
       type_(storage_type(precision)),
-      pipeline_(&context.state().pipeline(
+      pipeline_(&vk::state(context).pipeline(
           {shader_variant(context, "batch_norm", "channel_affine", precision),
            {k_flat_local_size, 1, 1},
            4,

@@ -19,7 +19,7 @@ struct Push {
 Concat::Concat(Context& context, Precision precision)
     : context_(context),
       type_(storage_type(precision)),
-      pipeline_(&context.state().pipeline({shader_variant(context, "concat", "concat", precision),
+      pipeline_(&vk::state(context).pipeline({shader_variant(context, "concat", "concat", precision),
                                            {k_flat_local_size, 1, 1},
                                            2,
                                            sizeof(Push)})) {}

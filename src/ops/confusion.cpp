@@ -17,7 +17,7 @@ struct Push {
 
 ConfusionCount::ConfusionCount(Context& context)
     : context_(context),
-      pipeline_(&context.state().pipeline({"confusion", {k_flat_local_size, 1, 1}, 3, sizeof(Push)})) {}
+      pipeline_(&vk::state(context).pipeline({"confusion", {k_flat_local_size, 1, 1}, 3, sizeof(Push)})) {}
 
 void ConfusionCount::record(vk::Recorder& recorder, const Tensor& predicted, const Tensor& truth,
                             const Tensor& counts, uint32_t classes) const {

@@ -308,7 +308,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     case Conv2dVariant::Im2col:
     case Conv2dVariant::Winograd:
     case Conv2dVariant::Direct: {
-      const auto& pipeline = context_.state().pipeline(
+      const auto& pipeline = vk::state(context_).pipeline(
           key("conv2d", k_direct_local_size, {k_direct_oc_block}, sizeof(DirectPush)));
       for (const ChannelRange& r : ranges) {
         const DirectPush push{in.c, in.h, in.w, o.c, o.h, o.w, p.groups, r.begin, r.end};
@@ -323,7 +323,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       const uint32_t ly = k_depthwise_local_size / lx;
       vk::PipelineKey k = key("conv2d_depthwise", lx, {}, sizeof(DepthwisePush));
       k.specialization[1] = ly;  // constants 0-2: the workgroup size
-      const auto& pipeline = context_.state().pipeline(k);
+      const auto& pipeline = vk::state(context_).pipeline(k);
       for (const ChannelRange& r : ranges) {
         const DepthwisePush push{in.c, in.h, in.w, o.h, o.w, r.begin, r.end - r.begin, row_blocks};
         // z walks the batch and the channels: one channel's rows per workgroup column.
@@ -340,7 +340,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       const uint32_t row_blocks = ceil_div(o.w, pxb);
       const uint32_t blocks = pointwise ? ceil_div(hw, pxb) : o.h * row_blocks;
       const uint32_t local_size = std::min(k_gemm_max_local_size, round_up(blocks, 8));
-      const auto& pipeline = context_.state().pipeline(
+      const auto& pipeline = vk::state(context_).pipeline(
           key("conv2d_gemm", local_size, {ocb, pxb, shuffle_weights_, pointwise}, sizeof(GemmPush)));
       for (const ChannelRange& r : ranges) {
         GemmPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0,
@@ -353,7 +353,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     case Conv2dVariant::Tiled: {
       const TileShape t = o.c >= 128 && hw >= 128 && fits(info, k_large_tile) ? k_large_tile
                                                                                : k_small_tile;
-      const auto& pipeline = context_.state().pipeline(
+      const auto& pipeline = vk::state(context_).pipeline(
           key("conv2d_tiled", t.invocations(), {t.tm, t.tn, t.tk, t.rm, t.rn, is_pointwise(p)},
               sizeof(TiledPush)));
       for (const ChannelRange& r : ranges) {

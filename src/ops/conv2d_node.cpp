@@ -30,7 +30,7 @@ Conv2dParams params_of(const OpBuild& b) {
   p.bias = b.optional_weight("bias") != nullptr;
   p.activation = fused_activation(n);
   p.precision = b.precision;
-  if (b.context.state().autotune) p.variant = tuned_variant(b.context, p);
+  if (vk::state(b.context).autotune) p.variant = tuned_variant(b.context, p);
   return p;
 }
 

@@ -99,7 +99,7 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
   const Shape& in = input.shape;
   const Shape& o = output.shape;
   const uint32_t k4 = texels4(k_), hw = o.h * o.w, chunk = columns_per_chunk(o);
-  const vk::Pipeline& pack = context_.state().pipeline(
+  const vk::Pipeline& pack = vk::state(context_).pipeline(
       {"im2col_pack",
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},
@@ -199,10 +199,10 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
   const Chunking ch = chunking(o);
   const uint32_t c4 = texels4(p.in_channels), oc4 = texels4(p.out_channels);
   const DeviceInfo& info = context_.info();
-  const vk::Pipeline& transform_in = context_.state().pipeline(
+  const vk::Pipeline& transform_in = vk::state(context_).pipeline(
       {"winograd_input", {k_flat_local_size, 1, 1, p.pad_h, p.pad_w}, 2, sizeof(WinogradPush),
        0b01});
-  const vk::Pipeline& transform_out = context_.state().pipeline(
+  const vk::Pipeline& transform_out = vk::state(context_).pipeline(
       {shader_variant(context_, "conv2d", "winograd_output", p.precision),
        winograd_output_constants(p), 3, sizeof(WinogradPush), 0b001});
   const uint64_t a_batch = PackedGemm::a_texels(p.out_channels, p.in_channels);

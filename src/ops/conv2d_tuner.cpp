@@ -185,7 +185,7 @@ std::string tuning_key(const Conv2dParams& p) {
 }
 
 Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
-  vk::ContextState& s = context.state();
+  vk::ContextState& s = vk::state(context);
   std::lock_guard lock(s.tuning_mutex);
   load_tuning(s);
   const std::string key = tuning_key(params);

@@ -48,7 +48,7 @@ const vk::Pipeline& ConvTranspose2d::pipeline(bool addend) const {
   const auto& p = params_;
   const uint32_t tap_step_h = p.stride_h / std::gcd(p.stride_h, p.dilation_h);
   const uint32_t tap_step_w = p.stride_w / std::gcd(p.stride_w, p.dilation_w);
-  return context_.state().pipeline(
+  return vk::state(context_).pipeline(
       {shader_variant(context_, "conv_transpose2d", "conv_transpose2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w, tap_step_h, tap_step_w, p.bias, addend},

@@ -8,7 +8,7 @@ namespace vkseg::ops {
 namespace {
 
 const vk::Pipeline& convert_pipeline(Context& context, bool to_fp16) {
-  return context.state().pipeline(
+  return vk::state(context).pipeline(
       {shader_variant(context, "convert", "convert", Precision::Fp16),
        {k_flat_local_size, 1, 1, to_fp16},
        2,

@@ -20,7 +20,7 @@ CropAdd::CropAdd(Context& context, bool add, Precision precision)
     : context_(context),
       add_(add),
       type_(storage_type(precision)),
-      pipeline_(&context.state().pipeline({shader_variant(context, add ? "crop_add" : "crop",
+      pipeline_(&vk::state(context).pipeline({shader_variant(context, add ? "crop_add" : "crop",
                                                           "crop_add", precision),
                                            {k_flat_local_size, 1, 1, add},
                                            3,

@@ -19,7 +19,7 @@ struct Push {
 DepthToSpace::DepthToSpace(Context& context, uint32_t blocksize, bool crd, Precision precision)
     : context_(context), blocksize_(blocksize), type_(storage_type(precision)) {
   if (blocksize == 0) throw Error("depth_to_space: the blocksize must be positive");
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "depth_to_space", "depth_to_space", precision),
        {k_flat_local_size, 1, 1, blocksize, crd},
        2,

@@ -62,7 +62,7 @@ Elementwise::Elementwise(Context& context, ElementwiseKind kind, const Activatio
   std::vector<uint32_t> constants{k_flat_local_size, 1, 1, uint32_t(kind)};
   const std::vector<uint32_t> act = activation.constants();
   constants.insert(constants.end(), act.begin(), act.end());
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, elementwise_name(kind), "elementwise", precision), constants, 3,
        sizeof(Push)});
 }

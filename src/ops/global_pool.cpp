@@ -27,7 +27,7 @@ GlobalPool::GlobalPool(Context& context, bool max, Precision precision)
     : context_(context),
       max_(max),
       type_(storage_type(precision)),
-      pipeline_(&context.state().pipeline(
+      pipeline_(&vk::state(context).pipeline(
           {shader_variant(context, max ? "global_max_pool" : "global_avg_pool", "global_pool",
                           precision),
            {k_local_size, 1, 1, max},

@@ -12,7 +12,7 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
   const auto& p = params;
   check_pool_window("max_pool2d", window());
   // ceil_mode only changes the output size, which the shader reads from push constants.
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "max_pool2d", "max_pool2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},

@@ -82,7 +82,7 @@ void PackedGemm::record(vk::Recorder& recorder, vk::BufferView a, vk::BufferView
   key.specialization.insert(key.specialization.end(), activation.begin(), activation.end());
   key.specialization.push_back(packed_out_);
   key.texel_bindings = 0b0011;
-  const vk::Pipeline& pipeline = context_.state().pipeline(key);
+  const vk::Pipeline& pipeline = vk::state(context_).pipeline(key);
   const Push push{d.m, d.n, d.k4, d.a_batch, d.b_batch, d.out_batch, d.out_row, d.out_offset};
   // Without a bias, binding 2 gets a few bytes of A; the shader never reads it.
   const vk::BufferView bias_view = bias ? *bias : vk::BufferView{a.buffer, a.offset, 16};

@@ -24,7 +24,7 @@ constexpr const char* k_mode_names[] = {"constant", "reflect", "edge"};
 Pad::Pad(Context& context, const PadParams& params)
     : context_(context),
       params_(params),
-      pipeline_(&context.state().pipeline({shader_variant(context, "pad", "pad", params.precision),
+      pipeline_(&vk::state(context).pipeline({shader_variant(context, "pad", "pad", params.precision),
                                            {k_flat_local_size, 1, 1, uint32_t(params.mode)},
                                            2,
                                            sizeof(Push)})) {}

@@ -53,7 +53,7 @@ Resize::Resize(Context& context, const ResizeParams& params)
     throw Error(fmt::format("resize: scales {}x{} must be positive", params.scale->at(0),
                             params.scale->at(1)));
   }
-  pipeline_ = &context.state().pipeline(
+  pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "resize", "resize", params.precision),
        {k_flat_local_size, 1, 1, uint32_t(params.mode), uint32_t(params.transform),
         uint32_t(params.rounding)},

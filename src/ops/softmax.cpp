@@ -17,7 +17,7 @@ struct Push {
 Softmax::Softmax(Context& context, Precision precision)
     : context_(context),
       type_(storage_type(precision)),
-      pipeline_(&context.state().pipeline({shader_variant(context, "softmax", "softmax", precision),
+      pipeline_(&vk::state(context).pipeline({shader_variant(context, "softmax", "softmax", precision),
                                            {k_flat_local_size, 1, 1},
                                            2,
                                            sizeof(Push)})) {}

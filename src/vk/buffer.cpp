@@ -21,7 +21,7 @@ std::string human_bytes(VkDeviceSize bytes) {
 }  // namespace
 
 Buffer::Buffer(Context& context, VkDeviceSize bytes, MemoryUse use) {
-  ContextState& s = context.state();
+  ContextState& s = vk::state(context);
   device_ = s.device;
   // Vulkan forbids empty buffers; storage access works in 4-byte words.
   size_ = std::max<VkDeviceSize>(4, (bytes + 3) & ~VkDeviceSize(3));
@@ -201,7 +201,7 @@ void upload(Context& context, const Buffer& dst, VkDeviceSize offset, const void
   }
   Buffer staging(context, bytes, MemoryUse::Upload);
   std::memcpy(staging.mapped(), src, bytes);
-  context.state().submit_once([&](VkCommandBuffer cmd) {
+  vk::state(context).submit_once([&](VkCommandBuffer cmd) {
     copy_region(cmd, staging.handle(), 0, dst.handle(), offset, bytes);
   });
 }
@@ -214,7 +214,7 @@ void download(Context& context, const Buffer& src, VkDeviceSize offset, void* ds
     return;
   }
   Buffer staging(context, bytes, MemoryUse::Readback);
-  context.state().submit_once([&](VkCommandBuffer cmd) {
+  vk::state(context).submit_once([&](VkCommandBuffer cmd) {
     copy_region(cmd, src.handle(), offset, staging.handle(), 0, bytes);
   });
   staging.invalidate();

@@ -114,3 +114,18 @@ void ContextState::submit_once(F&& record) {
 }
 
 }  // namespace vkseg::vk
+
+namespace vkseg::detail {
+
+struct ContextAccess {
+  static vk::ContextState& state(Context& context) { return *context.state_; }
+};
+
+}  // namespace vkseg::detail
+
+namespace vkseg::vk {
+
+// The state of `context`, for vkseg's own code.
+inline ContextState& state(Context& context) { return detail::ContextAccess::state(context); }
+
+}  // namespace vkseg::vk

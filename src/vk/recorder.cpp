@@ -17,7 +17,7 @@ constexpr uint32_t k_descriptors_per_pool = 1024;
 Recorder::Recorder(Context& context, uint32_t timestamp_capacity, Level level)
     : context_(context), level_(level) {
   if (level == Level::Secondary) timestamp_capacity = 0;
-  ContextState& s = context.state();
+  ContextState& s = vk::state(context);
   try {
     VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
     pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -46,7 +46,7 @@ Recorder::Recorder(Context& context, uint32_t timestamp_capacity, Level level)
 
 Recorder::~Recorder() {
   // Teardown waits for this recorder's own submission only, never for the whole device.
-  if (submitted_ > completed_ && !context_.state().hung) {
+  if (submitted_ > completed_ && !vk::state(context_).hung) {
     try {
       wait(submitted_);
     } catch (const Error&) {
@@ -57,8 +57,8 @@ Recorder::~Recorder() {
 }
 
 void Recorder::release() {
-  if (context_.state().hung) return;  // the device may still be running these commands
-  VkDevice device = context_.state().device;
+  if (vk::state(context_).hung) return;  // the device may still be running these commands
+  VkDevice device = vk::state(context_).device;
   if (queries_) vkDestroyQueryPool(device, queries_, nullptr);
   for (VkBufferView view : texel_views_) vkDestroyBufferView(device, view, nullptr);
   texel_views_.clear();
@@ -73,7 +73,7 @@ void Recorder::release() {
 }
 
 void Recorder::begin() {
-  ContextState& s = context_.state();
+  ContextState& s = vk::state(context_);
   if (submitted_ > completed_) wait(submitted_);
   check(vkResetCommandBuffer(cmd_, 0), "vkResetCommandBuffer");
   for (VkDescriptorPool pool : pools_) vkResetDescriptorPool(s.device, pool, 0);
@@ -134,7 +134,7 @@ void Recorder::track(const std::vector<std::pair<Range, bool>>& accesses) {
 }
 
 VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout, uint32_t binding_count) {
-  ContextState& s = context_.state();
+  ContextState& s = vk::state(context_);
   for (;;) {
     if (pools_used_ == pools_.size()) {
       const uint32_t count = std::max(k_descriptors_per_pool, binding_count);
@@ -192,7 +192,7 @@ VkBufferView Recorder::texel_view(const Pipeline& pipeline, const Binding& bindi
   view_info.offset = binding.view.offset;
   view_info.range = texels * texel_bytes(binding.texel_format);
   VkBufferView view = VK_NULL_HANDLE;
-  check(vkCreateBufferView(context_.state().device, &view_info, nullptr, &view),
+  check(vkCreateBufferView(vk::state(context_).device, &view_info, nullptr, &view),
         "vkCreateBufferView");
   texel_views_.push_back(view);
   return view;
@@ -264,7 +264,7 @@ void Recorder::dispatch(const Pipeline& pipeline, std::initializer_list<Binding>
       writes[i].pBufferInfo = &buffer_infos[i];
     }
   }
-  ContextState& s = context_.state();
+  ContextState& s = vk::state(context_);
   vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);
   if (s.push_descriptor_fn) {
     s.push_descriptor_fn(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0,
@@ -326,7 +326,7 @@ uint64_t Recorder::submit_async(const std::vector<SemaphoreOp>& waits,
                                 const std::vector<SemaphoreOp>& signals) {
   if (!recorded_) throw Error("internal error: submit() before end()");
   if (level_ != Level::Primary) throw Error("internal error: a secondary recorder is submitted");
-  ContextState& s = context_.state();
+  ContextState& s = vk::state(context_);
   if (submitted_ > completed_) wait(submitted_);
   std::vector<VkSemaphore> wait_semaphores, signal_semaphores;
   std::vector<VkPipelineStageFlags> wait_stages;
@@ -374,7 +374,7 @@ uint64_t Recorder::submit_async(const std::vector<SemaphoreOp>& waits,
 
 bool Recorder::finished(uint64_t serial) {
   if (serial <= completed_) return true;
-  const VkResult r = vkGetFenceStatus(context_.state().device, fence_);
+  const VkResult r = vkGetFenceStatus(vk::state(context_).device, fence_);
   if (r == VK_NOT_READY) return false;
   check(r, "vkGetFenceStatus");
   completed_ = submitted_;
@@ -383,7 +383,7 @@ bool Recorder::finished(uint64_t serial) {
 
 void Recorder::wait(uint64_t serial) {
   if (serial <= completed_) return;
-  context_.state().wait(fence_);
+  vk::state(context_).wait(fence_);
   completed_ = submitted_;
 }
 
