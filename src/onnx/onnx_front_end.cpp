@@ -1,0 +1,41 @@
+#include "onnx/onnx_front_end.hpp"
+
+#include <fmt/format.h>
+
+#include "graph/validate.hpp"
+#include "io/file_io.hpp"
+#include "io/printable.hpp"
+#include "onnx/converter.hpp"
+#include "onnx/onnx_file.hpp"
+
+namespace vkseg::onnx {
+
+detail::ModelData build_onnx(const std::string& path, const graph::ConvertOptions& options) {
+  const ModelFile file = read_onnx(path);
+  return io::with_path_in_errors(path, [&] {
+    if (options.arch != "auto") {
+      throw Error(fmt::format("--arch {} names a PyTorch front end; ONNX files are converted by "
+                              "their graph, without --arch",
+                              io::printable(options.arch)));
+    }
+    detail::ModelData model = Converter(file).convert();
+    model.arch = "onnx";
+    model.notes.insert(model.notes.begin(),
+                       fmt::format("ONNX opset {} from '{}'; ONNX stores no preprocessing: assumed "
+                                   "torchvision's (RGB / 255, ImageNet mean and std; --mean, --std, "
+                                   "--scale and --bgr set others)",
+                                   file.opset, io::printable(file.producer)));
+    graph::Graph copy = model.graph;
+    const uint32_t classes =
+        uint32_t(graph::validate(copy, model.weights, model.input_channels).front());
+    if (options.num_classes && *options.num_classes != classes) {
+      throw Error(fmt::format("the network scores {} classes, not the {} given by --num-classes",
+                              classes, *options.num_classes));
+    }
+    model.classes = detail::default_classes(classes);
+    detail::validate_model(model);
+    return model;
+  });
+}
+
+}  // namespace vkseg::onnx
