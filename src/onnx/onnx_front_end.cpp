@@ -11,8 +11,12 @@
 namespace vkseg::onnx {
 
 detail::ModelData build_onnx(const std::string& path, const graph::ConvertOptions& options) {
-  const ModelFile file = read_onnx(path);
-  return io::with_path_in_errors(path, [&] {
+  return build_onnx(read_onnx(path), path, options);
+}
+
+detail::ModelData build_onnx(const ModelFile& file, const std::string& source,
+                             const graph::ConvertOptions& options) {
+  return io::with_path_in_errors(source, [&] {
     if (options.arch != "auto") {
       throw Error(fmt::format("--arch {} names a PyTorch front end; ONNX files are converted by "
                               "their graph, without --arch",
