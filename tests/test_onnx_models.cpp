@@ -57,7 +57,9 @@ TEST_P(OnnxModelMatchesPyTorch, AtAnotherSizeThanExported) {
 
 INSTANTIATE_TEST_SUITE_P(Exports, OnnxModelMatchesPyTorch,
                          ::testing::Values("tiny_seg_opset11", "tiny_seg_opset13",
-                                           "tiny_seg_opset17", "lraspp_mobilenet_v3_large",
+                                           "tiny_seg_opset17", "ops_net_opset13",
+                                           "ops_net_opset17", "ops_net_argmax",
+                                           "lraspp_mobilenet_v3_large",
                                            "deeplabv3_resnet50", "fcn_resnet50", "unet"));
 
 TEST(OnnxImport, IsToldByContentNotExtension) {

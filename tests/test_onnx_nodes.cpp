@@ -98,6 +98,7 @@ TEST_P(OnnxNode, MatchesOnnxReferenceOutput) {
   const onnx::TensorData input = onnx::read_tensor_file((data / "input_0.pb").string());
   const onnx::TensorData expected = onnx::read_tensor_file((data / "output_0.pb").string());
   ASSERT_EQ(input.dims.size(), 4u);
+  ASSERT_TRUE(input.is_float && expected.is_float);
 
   detail::ModelData converted = onnx::build_onnx(file, dir.string(), {});
   const fs::path path = temp_dir() / (case_name({GetParam(), 0}) + ".vkseg");
@@ -108,6 +109,7 @@ TEST_P(OnnxNode, MatchesOnnxReferenceOutput) {
                   uint32_t(input.dims[3]));
   const Shape4 out = session.output_shape();
   ASSERT_EQ(std::vector<int64_t>(out.begin(), out.end()), expected.dims);
+  ASSERT_EQ(input.floats.size(), size_t(input.dims[0] * input.dims[1] * input.dims[2] * input.dims[3]));
   std::vector<float> result(expected.floats.size());
   session.run(input.floats.data(), result.data());
   size_t bad = 0;

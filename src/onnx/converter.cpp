@@ -145,10 +145,7 @@ Sym Converter::sym(size_t i) const {
                      "only",
                      in_quotes(node_->inputs[i])));
   }
-  if (v.data->size() > k_max_sym_elements) {
-    fail(fmt::format("input {} has {} elements; shape arithmetic on at most {} is supported",
-                     in_quotes(node_->inputs[i]), v.data->size(), k_max_sym_elements));
-  }
+  check_extent(v.data->dims);
   Sym s{v.data->dims, v.data->is_float, {}};
   s.elems.resize(v.data->size());
   for (size_t k = 0; k < s.elems.size(); ++k) s.elems[k].value = v.data->at(k);
@@ -174,7 +171,6 @@ TensorData Converter::constant(size_t i) const {
 }
 
 std::string Converter::add_weight(const std::string& name, const TensorData& data) {
-  if (model_.weights.count(name)) return name;
   const std::string unique = unique_name(name);
   graph::WeightTensor& w = model_.weights[unique];
   w.shape = data.dims;
@@ -187,9 +183,12 @@ std::string Converter::add_weight(const std::string& name, const TensorData& dat
 }
 
 std::string Converter::weight(size_t i) {
-  const Value& v = input(i);
-  if (v.data && model_.weights.count(node_->inputs[i])) return node_->inputs[i];
-  return add_weight(node_->inputs[i], constant(i));
+  const std::string& value = node_->inputs[i];
+  const auto known = weight_names_.find(value);
+  if (known != weight_names_.end()) return known->second;
+  const std::string name = add_weight(value, constant(i));
+  weight_names_[value] = name;
+  return name;
 }
 
 std::string Converter::operand(size_t i) {
@@ -208,11 +207,20 @@ void Converter::set_output(size_t i, Value value) {
   }
 }
 
-void Converter::set_sym(size_t i, Sym sym) {
-  if (sym.elems.size() > k_max_sym_elements) {
-    fail(fmt::format("its result has {} elements; shape arithmetic on at most {} is supported",
-                     sym.elems.size(), k_max_sym_elements));
+void Converter::check_extent(const std::vector<int64_t>& dims) const {
+  size_t extent = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || uint64_t(d) > k_max_sym_elements || (extent *= size_t(std::max<int64_t>(d, 1))) >
+                                                          k_max_sym_elements) {
+      fail(fmt::format("a tensor of dims [{}] in shape arithmetic; at most {} elements are "
+                       "supported",
+                       fmt::join(dims, ", "), k_max_sym_elements));
+    }
   }
+}
+
+void Converter::set_sym(size_t i, Sym sym) {
+  check_extent(sym.dims);
   set_output(i, Value{{}, {}, std::make_shared<const Sym>(std::move(sym))});
 }
 

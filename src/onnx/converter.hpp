@@ -83,6 +83,9 @@ class Converter {
   std::string activation(size_t i) const;  // refuses a value known at convert time
   Sym sym(size_t i) const;                 // refuses an activation
   TensorData constant(size_t i) const;     // refuses anything depending on the input's size
+  // Refuses dims of a value of shape arithmetic beyond its limit (2^20 elements, counting
+  // zero-length axes as 1 so that no loop over a prefix of them runs long).
+  void check_extent(const std::vector<int64_t>& dims) const;
   // Input `i` as a weight of the model (float32), named after the ONNX value.
   std::string weight(size_t i);
   std::string add_weight(const std::string& name, const TensorData& data);
@@ -114,6 +117,7 @@ class Converter {
   std::vector<std::string> sources_;
   std::map<std::string, int32_t> source_index_;
   std::set<std::string> names_;  // vkseg node, activation and weight names in use
+  std::map<std::string, std::string> weight_names_;  // ONNX value -> its weight
   detail::ModelData model_;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,8 +94,16 @@ std::string external_bytes(const TensorProto& t, const fs::path& model_dir,
                             what, *length, expected));
   }
   const fs::path file = model_dir / relative;
-  std::ifstream in(file, std::ios::binary);
+  // A symbolic link inside the directory may point out of it.
   std::error_code ec;
+  const fs::path real = fs::weakly_canonical(file, ec);
+  const fs::path real_dir = fs::weakly_canonical(model_dir.empty() ? "." : model_dir, ec);
+  const auto [dir_end, unused] = std::mismatch(real_dir.begin(), real_dir.end(), real.begin(), real.end());
+  if (ec || dir_end != real_dir.end()) {
+    throw Error(fmt::format("{}: external data location {} leads out of the model's directory",
+                            what, in_quotes(location)));
+  }
+  std::ifstream in(file, std::ios::binary);
   const uintmax_t size = fs::file_size(file, ec);
   if (!in || ec) {
     throw Error(fmt::format("{}: cannot read its external data file {}", what, in_quotes(location)));

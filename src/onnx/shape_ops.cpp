@@ -1,6 +1,6 @@
 // Shape arithmetic at convert time: torch.onnx exports of networks with dynamic height and width
 // compute Resize's sizes by Shape -> Gather -> Cast -> Unsqueeze -> Concat (and Slice, Mul, Div,
-// Floor, Reshape, ConstantOfShape). Each element is a constant or a dimension of an activation
+// Floor, Reshape, Transpose, ConstantOfShape). Each element is a constant or a dimension of an activation
 // (times a scale, floored), so the result is resolved without knowing the input's size.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -110,6 +110,7 @@ void gather(Converter& c) {
   out.dims.assign(data.dims.begin(), data.dims.begin() + long(axis));
   out.dims.insert(out.dims.end(), indices.dims.begin(), indices.dims.end());
   out.dims.insert(out.dims.end(), data.dims.begin() + long(axis) + 1, data.dims.end());
+  c.check_extent(out.dims);
   const size_t outer = product(data.dims, 0, axis);
   const size_t inner = product(data.dims, axis + 1, data.dims.size());
   for (size_t o = 0; o < outer; ++o) {
@@ -148,7 +149,9 @@ void slice(Converter& c) {
   std::vector<bool> sliced(rank, false);
   for (size_t k = 0; k < starts.size(); ++k) {
     const size_t axis = size_t(axis_of(c, axes[k], rank));
-    const int64_t dim = data.dims[axis], step = steps[k];
+    const int64_t dim = data.dims[axis];
+    // A step past the axis picks one element either way; clamped, it cannot overflow.
+    const int64_t step = std::clamp<int64_t>(steps[k], -(dim + 1), dim + 1);
     if (step == 0 || sliced[axis]) c.fail("a step of 0 or an axis sliced twice");
     sliced[axis] = true;
     int64_t start = starts[k], end = ends[k];
@@ -187,6 +190,7 @@ void unsqueeze(Converter& c) {
   Sym data = c.sym(0);
   const Ints axes = axes_arg(c, 13, true);
   const size_t rank = data.dims.size() + axes.size();
+  if (rank > 16) c.fail(fmt::format("{} axes added to {} make too many", axes.size(), data.dims.size()));
   std::vector<bool> added(rank, false);
   for (int64_t a : axes) added[size_t(axis_of(c, a, rank))] = true;
   Ints dims;
@@ -233,18 +237,55 @@ void reshape(Converter& c) {
     } else {
       known *= size_t(d);
     }
+    if (known > data.elems.size() && data.elems.size() > 0) {
+      c.fail(fmt::format("shape {} does not hold the input's {} elements", list(shape.ints),
+                         data.elems.size()));
+    }
     dims.push_back(d);
   }
   if (inferred >= 0) {
     if (known == 0 || data.elems.size() % known) c.fail("shape does not fit the input's elements");
     dims[size_t(inferred)] = int64_t(data.elems.size() / known);
   }
+  c.check_extent(dims);
   if (count_of(dims) != data.elems.size()) {
     c.fail(fmt::format("shape {} does not hold the input's {} elements", list(shape.ints),
                        data.elems.size()));
   }
   data.dims = dims;
   c.set_sym(0, std::move(data));
+}
+
+// torch.onnx reorders F.pad's pads with Reshape, Slice (step -1) and Transpose.
+void transpose(Converter& c) {
+  const Sym data = c.sym(0);
+  const size_t rank = data.dims.size();
+  Ints perm = c.attr_ints("perm", Ints{});
+  if (perm.empty()) {
+    for (size_t a = rank; a-- > 0;) perm.push_back(int64_t(a));
+  }
+  std::vector<bool> used(rank, false);
+  if (perm.size() != rank) c.fail(fmt::format("perm {} does not fit rank {}", list(perm), rank));
+  for (int64_t& p : perm) {
+    p = axis_of(c, p, rank);
+    if (used[size_t(p)]) c.fail(fmt::format("perm {} repeats an axis", list(perm)));
+    used[size_t(p)] = true;
+  }
+  std::vector<size_t> stride(rank, 1);
+  for (size_t a = rank; a-- > 1;) stride[a - 1] = stride[a] * size_t(data.dims[a]);
+  Sym out{{}, data.is_float, {}};
+  for (int64_t p : perm) out.dims.push_back(data.dims[size_t(p)]);
+  Ints index(rank, 0);
+  for (size_t n = 0; n < data.elems.size(); ++n) {
+    size_t flat = 0;
+    for (size_t a = 0; a < rank; ++a) flat += size_t(index[a]) * stride[size_t(perm[a])];
+    out.elems.push_back(data.elems[flat]);
+    for (size_t a = rank; a-- > 0;) {
+      if (++index[a] < out.dims[a]) break;
+      index[a] = 0;
+    }
+  }
+  c.set_sym(0, std::move(out));
 }
 
 bool is_float_type(int64_t type) { return type == 1 || type == 10 || type == 11 || type == 16; }
@@ -290,11 +331,11 @@ void constant_of_shape(Converter& c) {
   for (int64_t d : shape.ints) {
     if (d < 0) c.fail(fmt::format("shape {} holds a negative dimension", list(shape.ints)));
   }
+  c.check_extent(shape.ints);
   TensorData out;
   out.dims = shape.ints;
   out.is_float = value.is_float;
   const size_t n = count_of(out.dims);
-  if (n > (size_t(1) << 28)) c.fail("the constant would hold more than 2^28 elements");
   if (out.is_float) out.floats.assign(n, value.floats[0]);
   else out.ints.assign(n, value.ints[0]);
   c.set_constant(0, std::move(out));
@@ -352,6 +393,7 @@ void arithmetic_values(Converter& c) {
     }
     dims[i] = a_dims[i] == 1 ? b_dims[i] : a_dims[i];
   }
+  c.check_extent(dims);
   Sym out{dims, a.is_float || b.is_float, {}};
   const size_t total = count_of(dims);
   Ints index(rank, 0);
@@ -389,6 +431,7 @@ void concat_values(Converter& c) {
                          list(parts[0].dims), list(p.dims), axis));
     }
     out.dims[axis] += p.dims[axis];
+    c.check_extent(out.dims);
   }
   const size_t outer = product(parts[0].dims, 0, axis);
   for (size_t o = 0; o < outer; ++o) {
@@ -409,6 +452,7 @@ void add_shape_ops(std::map<std::string, Mapper>& m) {
   m["Unsqueeze"] = unsqueeze;
   m["Squeeze"] = squeeze;
   m["Reshape"] = reshape;
+  m["Transpose"] = transpose;
   m["Cast"] = cast;
   m["Floor"] = [](Converter& c) { rounding(c, false); };
   m["Ceil"] = [](Converter& c) { rounding(c, true); };
