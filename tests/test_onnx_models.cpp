@@ -60,7 +60,8 @@ INSTANTIATE_TEST_SUITE_P(Exports, OnnxModelMatchesPyTorch,
                                            "tiny_seg_opset17", "ops_net_opset13",
                                            "ops_net_opset17", "ops_net_argmax",
                                            "lraspp_mobilenet_v3_large",
-                                           "deeplabv3_resnet50", "fcn_resnet50", "unet"));
+                                           "deeplabv3_resnet50", "fcn_resnet50", "unet",
+                                           "pytorch_unet_bilinear", "pytorch_unet_transposed"));
 
 TEST(OnnxImport, IsToldByContentNotExtension) {
   const fs::path onnx_file = fixture_dir("onnx") / "tiny_seg_opset13.onnx";

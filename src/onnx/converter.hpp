@@ -18,14 +18,27 @@
 
 namespace vkseg::onnx {
 
-// One element of a tensor known at convert time: a constant, or floor?(dim `axis` of activation
-// `source` x scale) for shape arithmetic on inputs of any size.
+struct ShapeExpr;
+
+// One element of a tensor known at convert time: a constant, floor?(dim `axis` of activation
+// `source` x scale) for shape arithmetic on inputs of any size, or an expression of such
+// elements (differences of dimensions: U-Net's padding to its skip's size).
 struct ShapeElem {
-  int32_t source = -1;  // an index into Converter::sources; -1: a constant
+  int32_t source = -1;  // an index into Converter::sources; -1: a constant or an expression
   int32_t axis = 0;
   double value = 0;  // the constant, or the dimension's scale
   bool floored = false;
-  bool is_constant() const { return source < 0; }
+  std::shared_ptr<const ShapeExpr> expr;
+  bool is_constant() const { return source < 0 && !expr; }
+  bool is_dim() const { return source >= 0; }
+};
+
+// `op` of `a` and `b`: '+', '-', '*', '/', '\\' (integer division, truncating); of `a` only:
+// 'f' (floor), 'c' (ceil), 't' (truncation).
+struct ShapeExpr {
+  char op;
+  ShapeElem a, b;
+  size_t size = 1;  // elements in the tree, shared ones counted each time they appear
 };
 
 // A tensor evaluated at convert time (shapes, constants of shape arithmetic).

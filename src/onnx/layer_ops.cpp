@@ -5,6 +5,8 @@
 
 #include <cfloat>
 #include <cstdint>
+#include <optional>
+#include <set>
 
 #include "onnx/converter.hpp"
 #include "onnx/shape_arith.hpp"
@@ -208,32 +210,85 @@ void softmax(Converter& c) {
   c.emit("softmax", {x}, {{"axis", int64_t(1)}});
 }
 
+// torch.onnx's F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2]) where dx, dy are what x
+// lacks of another activation's size (U-Net's skip): the pads centre x on that activation, as
+// vkseg's pad with a second input does. Checked at sample sizes; nullopt when they differ.
+std::optional<std::string> centring_reference(Converter& c, const Sym& pads, int32_t input) {
+  std::set<int32_t> others;
+  bool spatial = true;
+  for (const size_t i : {2, 3, 6, 7}) {
+    visit_dims(pads.elems[i], [&](int32_t source, int32_t axis) {
+      spatial &= axis == 2 || axis == 3;
+      if (source != input) others.insert(source);
+    });
+  }
+  if (!spatial || others.size() != 1) return std::nullopt;
+  const int32_t reference = *others.begin();
+  for (const int64_t h : {5, 6, 9}) {
+    for (const int64_t extra : {0, 1, 2, 3, 8}) {
+      const int64_t w = h + 4, extra_w = (3 * extra + 1) % 7;  // 1, 4, 0, 3, 4
+      const auto dim = [&](int32_t source, int32_t axis) {
+        const double own = axis == 2 ? double(h) : double(w);
+        return source == input ? own : own + double(axis == 2 ? extra : extra_w);
+      };
+      const double expect[] = {double(extra / 2), double(extra_w / 2), double(extra - extra / 2),
+                               double(extra_w - extra_w / 2)};
+      const size_t at[] = {2, 3, 6, 7};
+      for (size_t k = 0; k < 4; ++k) {
+        if (evaluate(pads.elems[at[k]], dim) != expect[k]) return std::nullopt;
+      }
+    }
+  }
+  return c.source_name(reference);
+}
+
 void pad(Converter& c) {
   const std::string x = c.activation(0);
   const std::string mode = c.attr_string("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge") {
     c.unsupported_attr("mode", mode, "constant, reflect, edge");
   }
-  Ints pads;
+  Sym pads;
   double value = 0;
   if (c.opset() < 11) {
-    pads = c.attr_ints("pads");
+    const Ints given = c.attr_ints("pads");
+    pads.dims = {int64_t(given.size())};
+    for (int64_t p : given) pads.elems.push_back(ShapeElem{-1, 0, double(p), false, nullptr});
     value = c.attr_float("value", 0.0);
   } else {
-    const TensorData t = c.constant(1);
-    if (t.is_float) c.fail("input 1 (pads) must be of integers");
-    pads = t.ints;
+    pads = c.sym(1);
+    if (pads.is_float) c.fail("input 1 (pads) must be of integers");
     value = scalar_input(c, 2, 0.0);
   }
-  if (pads.size() != 8 || pads[0] || pads[1] || pads[4] || pads[5]) {
+  const auto text = [&] {
+    std::vector<std::string> parts;
+    for (const ShapeElem& e : pads.elems) parts.push_back(elem_text(c, e));
+    return fmt::format("[{}]", fmt::join(parts, ", "));
+  };
+  const auto zero = [&](size_t i) { return pads.elems[i].is_constant() && pads.elems[i].value == 0; };
+  if (pads.elems.size() != 8 || !zero(0) || !zero(1) || !zero(4) || !zero(5)) {
     c.fail(fmt::format("pads {}: padding of the height and width of a 4-D tensor is supported",
-                       list(pads)));
+                       text()));
   }
-  for (int64_t p : pads) {
-    if (p < 0) c.fail(fmt::format("pads {}: negative pads (crops) are not supported", list(pads)));
+  const std::map<std::string, AttrValue> attrs{{"mode", mode}, {"value", value}};
+  if (pads.is_constant()) {
+    Ints spatial;
+    for (const size_t i : {2, 3, 6, 7}) spatial.push_back(int64_t(pads.elems[i].value));
+    for (int64_t p : spatial) {
+      if (p < 0) c.fail(fmt::format("pads {}: negative pads (crops) are not supported", text()));
+    }
+    auto with_pads = attrs;
+    with_pads["pads"] = spatial;
+    c.emit("pad", {x}, with_pads);
+    return;
   }
-  c.emit("pad", {x}, {{"pads", Ints{pads[2], pads[3], pads[6], pads[7]}}, {"mode", mode},
-                      {"value", value}});
+  const std::optional<std::string> reference = centring_reference(c, pads, c.source_of(x));
+  if (!reference) {
+    c.fail(fmt::format("pads {} are supported as constants or as centring on another "
+                       "activation's size (F.pad by half the difference), not otherwise",
+                       text()));
+  }
+  c.emit("pad", {x, *reference}, attrs);
 }
 
 void depth_to_space(Converter& c) {
@@ -284,7 +339,7 @@ void resize_to(Converter& c, const std::string& x, std::map<std::string, AttrVal
     return;
   }
   // torch.onnx's F.interpolate(x, size=y.shape[-2:]) with dynamic axes: y's height and width.
-  if (!h.is_constant() && h.source == w.source && h.axis == 2 && w.axis == 3 && h.value == 1 &&
+  if (h.is_dim() && w.is_dim() && h.source == w.source && h.axis == 2 && w.axis == 3 && h.value == 1 &&
       w.value == 1 && !h.floored && !w.floored) {
     c.emit("resize", {x, c.source_name(h.source)}, attrs);
     return;

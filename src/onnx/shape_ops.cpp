@@ -39,7 +39,23 @@ int64_t axis_of(Converter& c, int64_t axis, size_t rank) {
   return axis < 0 ? axis + r : axis;
 }
 
-ShapeElem constant_elem(double v) { return ShapeElem{-1, 0, v, false}; }
+ShapeElem constant_elem(double v) { return ShapeElem{-1, 0, v, false, nullptr}; }
+
+// Expressions are evaluated at a few sample sizes and printed in messages: bounded in size.
+constexpr size_t k_max_expr_size = 256;
+
+size_t expr_size(const ShapeElem& e) { return e.expr ? e.expr->size : 1; }
+
+ShapeElem expression(Converter& c, char op, const ShapeElem& a, const ShapeElem& b = {}) {
+  const size_t size = 1 + expr_size(a) + (op == 'f' || op == 'c' || op == 't' ? 0 : expr_size(b));
+  if (size > k_max_expr_size) {
+    c.fail(fmt::format("shape arithmetic of more than {} terms is not supported",
+                       k_max_expr_size));
+  }
+  ShapeElem e;
+  e.expr = std::make_shared<const ShapeExpr>(ShapeExpr{op, a, b, size});
+  return e;
+}
 
 // floor(d x s) for an integer s is d x s: the flag then says nothing.
 ShapeElem normalized(ShapeElem e) {
@@ -301,7 +317,8 @@ void cast(Converter& c) {
   if (!to_float && data.is_float) {
     for (ShapeElem& e : data.elems) {
       if (e.is_constant()) e.value = to == 9 ? double(e.value != 0) : std::trunc(e.value);
-      else e = normalized({e.source, e.axis, e.value, true});  // dimensions are not negative
+      else if (e.expr) e = expression(c, 't', e);
+      else e = normalized({e.source, e.axis, e.value, true, nullptr});  // dims are not negative
     }
   }
   data.is_float = to_float;
@@ -313,10 +330,10 @@ void rounding(Converter& c, bool up) {
   for (ShapeElem& e : data.elems) {
     if (e.is_constant()) {
       e.value = up ? std::ceil(e.value) : std::floor(e.value);
+    } else if (e.expr || (up && e.value != std::floor(e.value))) {
+      e = expression(c, up ? 'c' : 'f', e);
     } else if (!up) {
-      e = normalized({e.source, e.axis, e.value, true});
-    } else if (e.value != std::floor(e.value)) {
-      c.fail(fmt::format("Ceil of {} is not supported (Floor is)", elem_text(c, e)));
+      e = normalized({e.source, e.axis, e.value, true, nullptr});
     }
   }
   c.set_sym(0, std::move(data));
@@ -351,32 +368,68 @@ ShapeElem combine(Converter& c, const std::string& op, ShapeElem a, ShapeElem b,
     return constant_elem(is_float ? x / y : std::trunc(x / y));
   }
   if (op == "Mul" && a.is_constant()) std::swap(a, b);
-  if (!b.is_constant()) {
-    c.fail(fmt::format("{} of {} and {} is not supported (only scaling a dimension by a "
-                       "constant is)",
-                       op, elem_text(c, a), elem_text(c, b)));
-  }
-  const bool identity = ((op == "Add" || op == "Sub") && b.value == 0) ||
-                        ((op == "Mul" || op == "Div") && b.value == 1);
+  const bool identity = b.is_constant() && (((op == "Add" || op == "Sub") && b.value == 0) ||
+                                            ((op == "Mul" || op == "Div") && b.value == 1));
   if (identity) return a;
-  if (a.floored || (op != "Mul" && op != "Div") || b.value == 0) {
-    c.fail(fmt::format("{} of {} and {} is not supported (only scaling a dimension by a "
-                       "constant, then flooring, is)",
-                       op, elem_text(c, a), elem_text(c, b)));
+  // A dimension scaled by a constant (then floored) keeps the simple form Resize's sizes use.
+  if (a.is_dim() && !a.floored && b.is_constant() && b.value != 0 &&
+      (op == "Mul" || op == "Div")) {
+    a.value = op == "Mul" ? a.value * b.value : a.value / b.value;
+    if (op == "Div" && !is_float) a.floored = true;
+    return normalized(a);
   }
-  a.value = op == "Mul" ? a.value * b.value : a.value / b.value;
-  if (op == "Div" && !is_float) a.floored = true;
-  return normalized(a);
+  const char symbol = op == "Add" ? '+' : op == "Sub" ? '-' : op == "Mul" ? '*' : is_float ? '/' : '\\';
+  return expression(c, symbol, a, b);
 }
 
 }  // namespace
 
 std::string elem_text(const Converter& c, const ShapeElem& e) {
   if (e.is_constant()) return fmt::format("{}", e.value);
+  if (e.expr) {
+    const ShapeExpr& x = *e.expr;
+    switch (x.op) {
+      case 'f': return "floor(" + elem_text(c, x.a) + ")";
+      case 'c': return "ceil(" + elem_text(c, x.a) + ")";
+      case 't': return "trunc(" + elem_text(c, x.a) + ")";
+      default: return fmt::format("({} {} {})", elem_text(c, x.a), x.op == '\\' ? "div" : std::string(1, x.op), elem_text(c, x.b));
+    }
+  }
   std::string text =
       fmt::format("dim {} of '{}'", e.axis, io::printable(c.source_name(e.source)));
   if (e.value != 1) text = fmt::format("{} x {}", text, e.value);
   return e.floored ? "floor(" + text + ")" : text;
+}
+
+double evaluate(const ShapeElem& e, const std::function<double(int32_t, int32_t)>& dim) {
+  if (e.is_constant()) return e.value;
+  if (!e.expr) {
+    const double v = dim(e.source, e.axis) * e.value;
+    return e.floored ? std::floor(v) : v;
+  }
+  const ShapeExpr& x = *e.expr;
+  const double a = evaluate(x.a, dim);
+  switch (x.op) {
+    case 'f': return std::floor(a);
+    case 'c': return std::ceil(a);
+    case 't': return std::trunc(a);
+    default: break;
+  }
+  const double b = evaluate(x.b, dim);
+  switch (x.op) {
+    case '+': return a + b;
+    case '-': return a - b;
+    case '*': return a * b;
+    case '/': return a / b;
+    default: return b == 0 ? NAN : std::trunc(a / b);
+  }
+}
+
+void visit_dims(const ShapeElem& e, const std::function<void(int32_t, int32_t)>& visit) {
+  if (e.is_dim()) visit(e.source, e.axis);
+  if (!e.expr) return;
+  visit_dims(e.expr->a, visit);
+  if (e.expr->op != 'f' && e.expr->op != 'c' && e.expr->op != 't') visit_dims(e.expr->b, visit);
 }
 
 void arithmetic_values(Converter& c) {
