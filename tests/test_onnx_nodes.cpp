@@ -29,6 +29,7 @@ constexpr double k_rtol = 1e-3, k_atol = 1e-4;
 const std::vector<std::string> k_node_tests = {
     "node/test_averagepool_2d_ceil",
     "node/test_averagepool_2d_default",
+    "node/test_averagepool_2d_pads_count_include_pad",
     "node/test_averagepool_2d_precomputed_pads",
     "node/test_averagepool_2d_precomputed_pads_count_include_pad",
     "node/test_averagepool_2d_precomputed_strides",
@@ -52,6 +53,7 @@ const std::vector<std::string> k_node_tests = {
     "node/test_maxpool_2d_ceil",
     "node/test_maxpool_2d_default",
     "node/test_maxpool_2d_dilations",
+    "node/test_maxpool_2d_pads",
     "node/test_maxpool_2d_precomputed_pads",
     "node/test_maxpool_2d_precomputed_strides",
     "node/test_maxpool_2d_same_lower",

@@ -183,20 +183,28 @@ std::string Converter::add_weight(const std::string& name, const TensorData& dat
 }
 
 std::string Converter::weight(size_t i) {
-  const std::string& value = node_->inputs[i];
-  const auto known = weight_names_.find(value);
+  const Value& v = input(i);
+  const void* key = v.data ? static_cast<const void*>(v.data.get()) : v.sym.get();
+  const auto known = weight_names_.find(key);
   if (known != weight_names_.end()) return known->second;
-  const std::string name = add_weight(value, constant(i));
-  weight_names_[value] = name;
+  const std::string name = add_weight(node_->inputs[i], constant(i));
+  weight_names_[key] = name;
   return name;
 }
 
 std::string Converter::operand(size_t i) {
   if (is_activation(i)) return activation(i);
   const std::string value = weight(i);
-  const std::string name = unique_name(value + ".constant");
-  graph::Node n = graph::make_node(name, "constant", {}, {}, {{"value", value}});
-  model_.graph.nodes.push_back(std::move(n));
+  return add_node(value + ".constant", "constant", {}, {}, {{"value", value}});
+}
+
+std::string Converter::add_node(const std::string& base, const std::string& op,
+                                std::vector<std::string> inputs,
+                                std::map<std::string, graph::AttrValue> attrs,
+                                std::map<std::string, std::string> weights) {
+  const std::string name = unique_name(base);
+  model_.graph.nodes.push_back(
+      graph::make_node(name, op, std::move(inputs), std::move(attrs), std::move(weights)));
   return name;
 }
 
@@ -234,9 +242,8 @@ std::string Converter::emit(const std::string& op, std::vector<std::string> inpu
   if (output >= node_->outputs.size() || node_->outputs[output].empty()) {
     fail(fmt::format("output {} is missing", output));
   }
-  const std::string name = unique_name(node_->outputs[output]);
-  model_.graph.nodes.push_back(
-      graph::make_node(name, op, std::move(inputs), std::move(attrs), std::move(weights)));
+  const std::string name = add_node(node_->outputs[output], op, std::move(inputs),
+                                    std::move(attrs), std::move(weights));
   set_output(output, Value{name, {}, {}});
   return name;
 }

@@ -109,6 +109,11 @@ class Converter {
   void set_output(size_t i, Value value);
   void set_sym(size_t i, Sym sym);
   void set_constant(size_t i, TensorData data);
+  // Adds a vkseg node computing an intermediate value, named after `base`; returns its name.
+  std::string add_node(const std::string& base, const std::string& op,
+                       std::vector<std::string> inputs,
+                       std::map<std::string, graph::AttrValue> attrs = {},
+                       std::map<std::string, std::string> weights = {});
   // Adds a vkseg node named after the ONNX node's output `output`, which it produces.
   std::string emit(const std::string& op, std::vector<std::string> inputs,
                    std::map<std::string, graph::AttrValue> attrs = {},
@@ -130,7 +135,8 @@ class Converter {
   std::vector<std::string> sources_;
   std::map<std::string, int32_t> source_index_;
   std::set<std::string> names_;  // vkseg node, activation and weight names in use
-  std::map<std::string, std::string> weight_names_;  // ONNX value -> its weight
+  // The weight made of each initializer (aliases by Identity share it) or folded value.
+  std::map<const void*, std::string> weight_names_;
   detail::ModelData model_;
 };
 

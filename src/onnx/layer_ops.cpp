@@ -120,15 +120,16 @@ void conv_transpose(Converter& c) {
 }
 
 void pool(Converter& c, const std::string& op) {
-  const std::string x = c.activation(0);
+  std::string x = c.activation(0);
   const Ints kernel = pair_attr(c, "kernel_shape", std::nullopt);
   const Ints strides = pair_attr(c, "strides", Ints{1, 1});
   const Ints dilations = pair_attr(c, "dilations", Ints{1, 1});
-  std::map<std::string, AttrValue> attrs{{"kernel", kernel},
-                                          {"stride", strides},
-                                          {"pads", window_pads(c, kernel, strides, dilations)},
-                                          {"ceil_mode", c.attr_int("ceil_mode", 0)}};
-  if (op == "max_pool2d") {
+  Ints pads = window_pads(c, kernel, strides, dilations);
+  const int64_t ceil_mode = c.attr_int("ceil_mode", 0);
+  std::map<std::string, AttrValue> attrs{{"kernel", kernel}, {"stride", strides},
+                                          {"ceil_mode", ceil_mode}};
+  const bool is_max = op == "max_pool2d";
+  if (is_max) {
     attrs["dilation"] = dilations;
     if (c.attr_int("storage_order", 0) != 0) {
       c.unsupported_attr("storage_order", "1", "0 (the indices output is not supported)");
@@ -137,6 +138,17 @@ void pool(Converter& c, const std::string& op) {
     if (dilations != Ints{1, 1}) c.unsupported_attr("dilations", list(dilations), "[1, 1]");
     attrs["count_include_pad"] = c.attr_int("count_include_pad", 0);
   }
+  // The pools take pads up to half the kernel, as PyTorch's do; ONNX allows more. Where padding
+  // first computes the same (the lowest float for max, zeros counted for average; without
+  // ceil_mode, whose last window depends on where the padding is), it is a pad node.
+  const bool wide = std::max(pads[0], pads[2]) > kernel[0] / 2 ||
+                    std::max(pads[1], pads[3]) > kernel[1] / 2;
+  if (wide && ceil_mode == 0 && (is_max || std::get<int64_t>(attrs["count_include_pad"]))) {
+    x = c.add_node(c.node().outputs.at(0) + ".pad", "pad", {x},
+                   {{"pads", pads}, {"value", is_max ? -double(FLT_MAX) : 0.0}});
+    pads = {0, 0, 0, 0};
+  }
+  attrs["pads"] = pads;
   c.emit(op, {x}, attrs);
 }
 
