@@ -190,6 +190,18 @@ TEST(OnnxMapping, GraphsOfManyInputsOrNoChannelsAreRefused) {
   EXPECT_NE(refusal(file).find("with a fixed channel count"), std::string::npos);
 }
 
+// Found by fuzz_onnx: repeated axes once read past a scalar's dims.
+TEST(OnnxMapping, UnsqueezeWithRepeatedAxesIsRefused) {
+  onnx::ModelFile file =
+      model_with({{"unsqueeze", "Unsqueeze", "", {"scalar", "axes"}, {"u"}, {}}}, "y");
+  TensorData scalar;
+  scalar.is_float = false, scalar.ints = {3};
+  file.initializers["scalar"] = scalar;
+  file.initializers["axes"] = ints({0, 0});
+  EXPECT_NE(refusal(file).find("node 'unsqueeze' (Unsqueeze): axes [0, 0] repeat an axis"),
+            std::string::npos);
+}
+
 TEST(OnnxMapping, AnOutputProducedTwiceIsRefused) {
   onnx::ModelFile file = model_with({{"again", "Relu", "", {"x"}, {"y"}, {}}}, "y");
   EXPECT_NE(refusal(file).find("node 'again' (Relu): its output 'y' is produced twice"),

@@ -35,7 +35,7 @@ std::string describe(const NodeDef& node) {
   return fmt::format("node {} ({})", in_quotes(name), io::printable(node.op_type));
 }
 
-Converter::Converter(const ModelFile& file) : file_(file) {}
+Converter::Converter(ModelFile file) : file_(std::move(file)) {}
 
 void Converter::fail(const std::string& problem) const {
   throw Error(fmt::format("{}: {}", describe(*node_), problem));
@@ -165,7 +165,7 @@ TensorData Converter::constant(size_t i) const {
   t.is_float = s.is_float;
   for (const ShapeElem& e : s.elems) {
     if (s.is_float) t.floats.push_back(float(e.value));
-    else t.ints.push_back(int64_t(e.value));
+    else t.ints.push_back(to_int(e.value));
   }
   return t;
 }
@@ -239,13 +239,17 @@ void Converter::set_constant(size_t i, TensorData data) {
 std::string Converter::emit(const std::string& op, std::vector<std::string> inputs,
                             std::map<std::string, graph::AttrValue> attrs,
                             std::map<std::string, std::string> weights, size_t output) {
-  if (output >= node_->outputs.size() || node_->outputs[output].empty()) {
-    fail(fmt::format("output {} is missing", output));
-  }
-  const std::string name = add_node(node_->outputs[output], op, std::move(inputs),
+  const std::string name = add_node(output_name(output), op, std::move(inputs),
                                     std::move(attrs), std::move(weights));
   set_output(output, Value{name, {}, {}});
   return name;
+}
+
+const std::string& Converter::output_name(size_t i) const {
+  if (i >= node_->outputs.size() || node_->outputs[i].empty()) {
+    fail(fmt::format("output {} is missing", i));
+  }
+  return node_->outputs[i];
 }
 
 int32_t Converter::source_of(const std::string& activation) {
@@ -255,8 +259,10 @@ int32_t Converter::source_of(const std::string& activation) {
 }
 
 std::string Converter::unique_name(const std::string& base) {
-  std::string name = base.empty() ? "unnamed" : base;
-  for (int k = 1; names_.count(name); ++k) name = fmt::format("{}.{}", base, k);
+  const std::string root = base.empty() ? "unnamed" : base;
+  std::string name = root;
+  // Suffixes count up per base, so many nodes of one name stay linear.
+  for (int& k = next_suffix_[root]; names_.count(name);) name = fmt::format("{}.{}", root, ++k);
   names_.insert(name);
   return name;
 }
@@ -292,9 +298,10 @@ detail::ModelData Converter::convert() {
   add_layer_ops(mappers);
   add_shape_ops(mappers);
 
-  for (const auto& [name, data] : file_.initializers) {
-    values_[name] = Value{{}, std::make_shared<const TensorData>(data), {}};
+  for (auto& [name, data] : file_.initializers) {
+    values_[name] = Value{{}, std::make_shared<const TensorData>(std::move(data)), {}};
   }
+  file_.initializers.clear();
   if (file_.inputs.size() != 1) {
     throw Error(fmt::format("the graph has {} inputs besides its initializers; vkseg supports "
                             "one, the image (N, C, H, W)",
@@ -330,11 +337,7 @@ detail::ModelData Converter::convert() {
     note("left out the final ArgMax over the classes: vkseg takes the argmax of the scores "
          "itself");
   }
-  if (output == model_.graph.input) {
-    const std::string name = unique_name(file_.outputs[0] + ".copy");
-    model_.graph.nodes.push_back(graph::make_node(name, "identity", {output}));
-    output = name;
-  }
+  if (output == model_.graph.input) output = add_node(file_.outputs[0] + ".copy", "identity", {output});
   model_.graph.outputs = {output};
   return std::move(model_);
 }

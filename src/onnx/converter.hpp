@@ -57,6 +57,11 @@ struct Value {
   bool dropped_argmax = false;               // an ArgMax left out: its input's activation
 };
 
+// A value of shape arithmetic as an integer, saturated far beyond any size vkseg takes (NaN: 0).
+inline int64_t to_int(double v) {
+  return v == v ? int64_t(v < -0x1p62 ? -0x1p62 : v > 0x1p62 ? 0x1p62 : v) : 0;
+}
+
 class Converter;
 using Mapper = std::function<void(Converter&)>;
 // ONNX op_type -> its mapper, for each group of ops.
@@ -65,7 +70,7 @@ void add_shape_ops(std::map<std::string, Mapper>& mappers);
 
 class Converter {
  public:
-  explicit Converter(const ModelFile& file);
+  explicit Converter(ModelFile file);
   // Maps every node, then sets the graph's output. Throws Error naming the node.
   detail::ModelData convert();
 
@@ -109,6 +114,8 @@ class Converter {
   void set_output(size_t i, Value value);
   void set_sym(size_t i, Sym sym);
   void set_constant(size_t i, TensorData data);
+  // The name of output `i`; refuses the node when it has none.
+  const std::string& output_name(size_t i) const;
   // Adds a vkseg node computing an intermediate value, named after `base`; returns its name.
   std::string add_node(const std::string& base, const std::string& op,
                        std::vector<std::string> inputs,
@@ -128,13 +135,14 @@ class Converter {
   std::string unique_name(const std::string& base);
   void map_node(const NodeDef& node, const std::map<std::string, Mapper>& mappers);
 
-  const ModelFile& file_;
+  ModelFile file_;
   const NodeDef* node_ = nullptr;
   std::set<std::string> attrs_read_;
   std::map<std::string, Value> values_;
   std::vector<std::string> sources_;
   std::map<std::string, int32_t> source_index_;
   std::set<std::string> names_;  // vkseg node, activation and weight names in use
+  std::map<std::string, int> next_suffix_;  // base name -> the next suffix unique_name tries
   // The weight made of each initializer (aliases by Identity share it) or folded value.
   std::map<const void*, std::string> weight_names_;
   detail::ModelData model_;

@@ -24,12 +24,20 @@ std::string list(const std::vector<int64_t>& v) { return fmt::format("[{}]", fmt
 // Resize and Upsample's input index for an operand their opset does not have.
 constexpr size_t k_no_input = SIZE_MAX;
 
-// A 2-D attribute (strides, dilations, kernel_shape) of 2 values.
-Ints pair_attr(Converter& c, const std::string& name, std::optional<Ints> fallback) {
+// A 2-D attribute (strides, dilations, kernel_shape, output_padding) of 2 values in
+// min..65536 (the ops' own ranges are narrower; this keeps the arithmetic below exact).
+Ints pair_attr(Converter& c, const std::string& name, std::optional<Ints> fallback,
+               int64_t min = 1) {
   const Ints v = c.attr_ints(name, fallback);
   if (v.size() != 2) {
     c.fail(fmt::format("attribute '{}' = {} must hold 2 values: only 2-D (NCHW) is supported",
                        name, list(v)));
+  }
+  for (int64_t x : v) {
+    if (x < min || x > 65536) {
+      c.fail(fmt::format("attribute '{}' = {}: values {} to 65536 are supported", name, list(v),
+                         min));
+    }
   }
   return v;
 }
@@ -104,7 +112,7 @@ void conv_transpose(Converter& c) {
   const TensorData w = conv_weight(c);
   const Ints strides = pair_attr(c, "strides", Ints{1, 1});
   const Ints dilations = pair_attr(c, "dilations", Ints{1, 1});
-  const Ints output_padding = pair_attr(c, "output_padding", Ints{0, 0});
+  const Ints output_padding = pair_attr(c, "output_padding", Ints{0, 0}, 0);
   if (c.has_attr("output_shape")) {
     c.unsupported_attr("output_shape", list(c.attr_ints("output_shape")),
                        "pads or auto_pad (output_shape fixes the input's size)");
@@ -144,7 +152,7 @@ void pool(Converter& c, const std::string& op) {
   const bool wide = std::max(pads[0], pads[2]) > kernel[0] / 2 ||
                     std::max(pads[1], pads[3]) > kernel[1] / 2;
   if (wide && ceil_mode == 0 && (is_max || std::get<int64_t>(attrs["count_include_pad"]))) {
-    x = c.add_node(c.node().outputs.at(0) + ".pad", "pad", {x},
+    x = c.add_node(c.output_name(0) + ".pad", "pad", {x},
                    {{"pads", pads}, {"value", is_max ? -double(FLT_MAX) : 0.0}});
     pads = {0, 0, 0, 0};
   }
@@ -285,7 +293,7 @@ void pad(Converter& c) {
   const std::map<std::string, AttrValue> attrs{{"mode", mode}, {"value", value}};
   if (pads.is_constant()) {
     Ints spatial;
-    for (const size_t i : {2, 3, 6, 7}) spatial.push_back(int64_t(pads.elems[i].value));
+    for (const size_t i : {2, 3, 6, 7}) spatial.push_back(to_int(pads.elems[i].value));
     for (int64_t p : spatial) {
       if (p < 0) c.fail(fmt::format("pads {}: negative pads (crops) are not supported", text()));
     }
@@ -346,7 +354,7 @@ void resize_to(Converter& c, const std::string& x, std::map<std::string, AttrVal
   const ShapeElem& h = sizes.elems[2];
   const ShapeElem& w = sizes.elems[3];
   if (h.is_constant() && w.is_constant()) {
-    attrs["size"] = Ints{int64_t(h.value), int64_t(w.value)};
+    attrs["size"] = Ints{to_int(h.value), to_int(w.value)};
     c.emit("resize", {x}, attrs);
     return;
   }

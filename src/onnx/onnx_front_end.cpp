@@ -14,7 +14,7 @@ detail::ModelData build_onnx(const std::string& path, const graph::ConvertOption
   return build_onnx(read_onnx(path), path, options);
 }
 
-detail::ModelData build_onnx(const ModelFile& file, const std::string& source,
+detail::ModelData build_onnx(ModelFile file, const std::string& source,
                              const graph::ConvertOptions& options) {
   return io::with_path_in_errors(source, [&] {
     if (options.arch != "auto") {
@@ -22,13 +22,15 @@ detail::ModelData build_onnx(const ModelFile& file, const std::string& source,
                               "their graph, without --arch",
                               io::printable(options.arch)));
     }
-    detail::ModelData model = Converter(file).convert();
+    const int64_t opset = file.opset;
+    const std::string producer = file.producer;
+    detail::ModelData model = Converter(std::move(file)).convert();
     model.arch = "onnx";
     model.notes.insert(model.notes.begin(),
                        fmt::format("ONNX opset {} from '{}'; ONNX stores no preprocessing: assumed "
                                    "torchvision's (RGB / 255, ImageNet mean and std; --mean, --std, "
                                    "--scale and --bgr set others)",
-                                   file.opset, io::printable(file.producer)));
+                                   opset, io::printable(producer)));
     graph::Graph copy = model.graph;
     const uint32_t classes =
         uint32_t(graph::validate(copy, model.weights, model.input_channels).front());

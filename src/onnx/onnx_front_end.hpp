@@ -14,7 +14,7 @@ namespace vkseg::onnx {
 // Reads, maps and validates the model; throws Error "<path>: <problem>".
 detail::ModelData build_onnx(const std::string& path, const graph::ConvertOptions& options);
 // The same for a model already read; `source` names it in errors.
-detail::ModelData build_onnx(const ModelFile& file, const std::string& source,
+detail::ModelData build_onnx(ModelFile file, const std::string& source,
                              const graph::ConvertOptions& options);
 
 }  // namespace vkseg::onnx

@@ -208,9 +208,13 @@ void unsqueeze(Converter& c) {
   const size_t rank = data.dims.size() + axes.size();
   if (rank > 16) c.fail(fmt::format("{} axes added to {} make too many", axes.size(), data.dims.size()));
   std::vector<bool> added(rank, false);
-  for (int64_t a : axes) added[size_t(axis_of(c, a, rank))] = true;
+  for (int64_t a : axes) {
+    const size_t axis = size_t(axis_of(c, a, rank));
+    if (added[axis]) c.fail(fmt::format("axes {} repeat an axis", list(axes)));
+    added[axis] = true;
+  }
   Ints dims;
-  for (size_t a = 0, from = 0; a < rank; ++a) dims.push_back(added[a] ? 1 : data.dims.at(from++));
+  for (size_t a = 0, from = 0; a < rank; ++a) dims.push_back(added[a] ? 1 : data.dims[from++]);
   data.dims = dims;
   c.set_sym(0, std::move(data));
 }
