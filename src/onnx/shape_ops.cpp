@@ -59,7 +59,7 @@ ShapeElem expression(Converter& c, char op, const ShapeElem& a, const ShapeElem&
 
 // floor(d x s) for an integer s is d x s: the flag then says nothing.
 ShapeElem normalized(ShapeElem e) {
-  if (!e.is_constant() && e.floored && e.value == std::floor(e.value)) e.floored = false;
+  if (e.is_dim() && e.floored && e.value == std::floor(e.value)) e.floored = false;
   return e;
 }
 
@@ -72,7 +72,9 @@ Ints axes_arg(Converter& c, int64_t input_opset, bool required) {
     if (required) c.fail("input 1 (axes) is missing");
     return {};
   }
-  return c.constant(1).ints;
+  const TensorData axes = c.constant(1);
+  if (axes.is_float) c.fail("input 1 (axes) must be of integers");
+  return axes.ints;
 }
 
 void constant(Converter& c) {
@@ -100,7 +102,8 @@ void shape(Converter& c) {
     const int32_t source = c.source_of(c.activation(0));
     for (int32_t axis = 0; axis < 4; ++axis) all.elems.push_back({source, axis, 1.0, false});
   } else {
-    const Ints dims = c.sym(0).dims;
+    const Value& v = c.input(0);
+    const Ints dims = v.data ? v.data->dims : v.sym->dims;
     all.dims = {int64_t(dims.size())};
     for (int64_t d : dims) all.elems.push_back(constant_elem(double(d)));
   }
