@@ -120,8 +120,11 @@ TEST(OnnxMapping, ResizeSizesFromArithmeticOnDimsAreRefusedNamingTheNode) {
 TEST(OnnxMapping, UnknownAttributeIsRefusedByName) {
   onnx::ModelFile file = model_with({}, "y");
   file.nodes[0].attrs["fancy"] = int_attr(1);
-  EXPECT_NE(refusal(file).find("node 'conv' (Conv): the attribute 'fancy' is not supported"),
-            std::string::npos);
+  const std::string error = refusal(file);
+  EXPECT_NE(error.find("node 'conv' (Conv): the attribute 'fancy' is not supported for Conv "
+                       "(supported: auto_pad, dilations, group, kernel_shape, pads, strides)"),
+            std::string::npos)
+      << error;
 }
 
 TEST(OnnxMapping, SamePaddingAtStrideTwoIsRefused) {

@@ -1,6 +1,6 @@
 // ONNX exports of segmentation networks (tests/fixtures/make_onnx_fixtures.py: torch.onnx.export
-// with dynamic height and width, random weights) converted and run at another size than the
-// export's, against PyTorch's outputs: max |error| <= 1e-4 of the output's standard deviation,
+// with dynamic height and width, random weights; FLOAT16 and external initializers too)
+// converted and run at another size than the export's, against PyTorch's outputs: max |error| <= 1e-4 of the output's standard deviation,
 // argmax agreement >= 99.9% (ties as in parity.hpp). Then hostile files, each refused with one
 // clear line.
 #include <fmt/format.h>
@@ -58,10 +58,17 @@ TEST_P(OnnxModelMatchesPyTorch, AtAnotherSizeThanExported) {
 INSTANTIATE_TEST_SUITE_P(Exports, OnnxModelMatchesPyTorch,
                          ::testing::Values("tiny_seg_opset11", "tiny_seg_opset13",
                                            "tiny_seg_opset17", "ops_net_opset13",
-                                           "ops_net_opset17", "ops_net_argmax",
+                                           "ops_net_opset17", "ops_net_argmax", "ops_net_fp16",
                                            "lraspp_mobilenet_v3_large",
                                            "deeplabv3_resnet50", "fcn_resnet50", "unet",
                                            "pytorch_unet_bilinear", "pytorch_unet_transposed"));
+
+TEST(OnnxImport, ReadsExternalDataBesideTheModel) {
+  const Model model = convert("ops_net_external");
+  const Agreement a = run_and_compare(model, "input_67x61.npy", "ops_net_opset13_out_67x61.npy",
+                                      Precision::Fp32, context(), fixture_dir("onnx"));
+  EXPECT_LE(a.max_error_over_std, k_onnx_max_error_over_std);
+}
 
 TEST(OnnxImport, IsToldByContentNotExtension) {
   const fs::path onnx_file = fixture_dir("onnx") / "tiny_seg_opset13.onnx";

@@ -41,7 +41,10 @@ void Converter::fail(const std::string& problem) const {
   throw Error(fmt::format("{}: {}", describe(*node_), problem));
 }
 
-bool Converter::has_attr(const std::string& name) const { return node_->attrs.count(name) != 0; }
+bool Converter::has_attr(const std::string& name) {
+  attrs_known_.insert(name);
+  return node_->attrs.count(name) != 0;
+}
 
 namespace {
 
@@ -61,6 +64,7 @@ const char* kind_name(Attribute::Kind kind) {
 }  // namespace
 
 #define VKSEG_ONNX_ATTR(Type, K, Field)                                                          \
+  attrs_known_.insert(name);                                                                     \
   auto it = node_->attrs.find(name);                                                             \
   if (it == node_->attrs.end()) {                                                                \
     if (!fallback) fail(fmt::format("the attribute {} is required", in_quotes(name)));              \
@@ -93,6 +97,7 @@ std::vector<double> Converter::attr_floats(const std::string& name,
 #undef VKSEG_ONNX_ATTR
 
 const TensorData& Converter::attr_tensor(const std::string& name) {
+  attrs_known_.insert(name);
   auto it = node_->attrs.find(name);
   if (it == node_->attrs.end() || it->second.kind != Attribute::Kind::Tensor) {
     fail(fmt::format("the attribute {} must be a tensor", in_quotes(name)));
@@ -270,6 +275,7 @@ std::string Converter::unique_name(const std::string& base) {
 void Converter::map_node(const NodeDef& node, const std::map<std::string, Mapper>& mappers) {
   node_ = &node;
   attrs_read_.clear();
+  attrs_known_.clear();
   if (!node.domain.empty()) {
     fail(fmt::format("the op domain {} is not supported; the default ONNX domain's {} are",
                      in_quotes(node.domain), supported_ops(mappers)));
@@ -285,8 +291,9 @@ void Converter::map_node(const NodeDef& node, const std::map<std::string, Mapper
   it->second(*this);
   for (const auto& [name, attr] : node.attrs) {
     if (!attrs_read_.count(name)) {
-      fail(fmt::format("the attribute {} is not supported for {}", in_quotes(name),
-                       io::printable(node.op_type)));
+      fail(fmt::format("the attribute {} is not supported for {} (supported: {})",
+                       in_quotes(name), io::printable(node.op_type),
+                       attrs_known_.empty() ? "none" : fmt::format("{}", fmt::join(attrs_known_, ", "))));
     }
   }
   // Extra outputs no mapper set (MaxPool's indices, Dropout's mask) stay undefined, so a node

@@ -80,8 +80,9 @@ class Converter {
   const NodeDef& node() const { return *node_; }
   [[noreturn]] void fail(const std::string& problem) const;
   // Attributes: absent ones give `fallback` (none: the attribute is required). Reading one
-  // marks it understood; an attribute no mapper read is refused after the node is mapped.
-  bool has_attr(const std::string& name) const;
+  // marks it understood; an attribute no mapper read is refused after the node is mapped,
+  // listing those it asked for.
+  bool has_attr(const std::string& name);
   int64_t attr_int(const std::string& name, std::optional<int64_t> fallback = std::nullopt);
   double attr_float(const std::string& name, std::optional<double> fallback = std::nullopt);
   std::string attr_string(const std::string& name, std::optional<std::string> fallback = {});
@@ -138,6 +139,7 @@ class Converter {
   ModelFile file_;
   const NodeDef* node_ = nullptr;
   std::set<std::string> attrs_read_;
+  std::set<std::string> attrs_known_;  // every attribute the mapper asked for, given or not
   std::map<std::string, Value> values_;
   std::vector<std::string> sources_;
   std::map<std::string, int32_t> source_index_;

@@ -113,7 +113,7 @@ void conv_transpose(Converter& c) {
   const Ints strides = pair_attr(c, "strides", Ints{1, 1});
   const Ints dilations = pair_attr(c, "dilations", Ints{1, 1});
   const Ints output_padding = pair_attr(c, "output_padding", Ints{0, 0}, 0);
-  if (c.has_attr("output_shape")) {
+  if (c.node().attrs.count("output_shape")) {
     c.unsupported_attr("output_shape", list(c.attr_ints("output_shape")),
                        "pads or auto_pad (output_shape fixes the input's size)");
   }
