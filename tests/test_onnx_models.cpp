@@ -1,8 +1,8 @@
 // ONNX exports of segmentation networks (tests/fixtures/make_onnx_fixtures.py: torch.onnx.export
 // with dynamic height and width, random weights; FLOAT16 and external initializers too)
 // converted and run at another size than the export's, against PyTorch's outputs: max |error| <= 1e-4 of the output's standard deviation,
-// argmax agreement >= 99.9% (ties as in parity.hpp). Then hostile files, each refused with one
-// clear line.
+// argmax agreement >= 99.9% (ties as in parity.hpp); at fp16 where the device stores it, the
+// agreement of parity.hpp. Then hostile files, each refused with one clear line.
 #include <fmt/format.h>
 
 #include <fstream>
@@ -53,6 +53,10 @@ TEST_P(OnnxModelMatchesPyTorch, AtAnotherSizeThanExported) {
                                       context(), fixture_dir("onnx"));
   EXPECT_LE(a.max_error_over_std, k_onnx_max_error_over_std);
   EXPECT_GE(a.argmax_agreement, k_onnx_agreement);
+  if (context().info().fp16_storage) {
+    expect_parity(model, "input_" + size + ".npy", GetParam() + "_out_" + size + ".npy",
+                  Precision::Fp16, fixture_dir("onnx"));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Exports, OnnxModelMatchesPyTorch,
