@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5000}
 seconds=${2:-60}
 build=build-fuzz
-targets=(pickle checkpoint safetensors model image npy args)
+targets=(pickle checkpoint safetensors model image npy onnx args)
 
 scripts/setup.sh build  # the packages, and build/vkseg, which makes the model seeds
 fuzz_packages=(clang-14 libclang-rt-14-dev)
@@ -35,12 +35,14 @@ cmake --build "$build" --target "${targets[@]/#/fuzz_}"
 # Seeds come from the fixtures the test suite writes; without them, the fixture scripts write a
 # temporary set (about 1.2 GB, a few minutes).
 fixtures=build/fixtures
-if [ ! -f "$fixtures/checkpoints/expected.json" ] || [ ! -d "$fixtures/images" ]; then
+if [ ! -f "$fixtures/checkpoints/expected.json" ] || [ ! -d "$fixtures/images" ] ||
+   [ ! -f "$fixtures/onnx/onnx_manifest.json" ]; then
   fixtures=$(mktemp -d)
   trap 'rm -rf "$fixtures"' EXIT
   /usr/bin/python3 tests/fixtures/make_checkpoint_fixtures.py "$fixtures/checkpoints"
   /usr/bin/python3 tests/fixtures/make_fcn_fixtures.py "$fixtures/fcn"
   /usr/bin/python3 tests/fixtures/make_image_fixtures.py "$fixtures/fcn" "$fixtures/images"
+  /usr/bin/python3 tests/fixtures/make_onnx_fixtures.py "$fixtures/onnx"
 fi
 tests/fuzz/make_corpus.sh "$fixtures" build/vkseg "$build/seeds"
 

@@ -11,6 +11,7 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libpng-dev libjpeg62-turbo-dev libvkfft-dev
   python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
+  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-onnx
 )
 missing=()
 for p in "${packages[@]}"; do

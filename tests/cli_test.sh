@@ -341,4 +341,32 @@ expect_error "VKSEG_GPU_TIMEOUT='soon' is not a positive number" env VKSEG_GPU_T
   "$vkseg" run "$work/fcn16s.vkseg" --input "$fixtures/fcn/input_32x32.npy" --output "$work/x.npy"
 expect_error "exceeds the device's largest allocation .*try a smaller input size" "$vkseg" info \
   "$work/fcn16s.vkseg" --size 30000x30000
+# ONNX (issue 13): told by content whatever the file's name, converted with the preprocessing
+# and classes given, run against PyTorch; hostile files refused in one line, nothing written.
+cp "$fixtures/onnx/pytorch_unet_bilinear.onnx" "$work/unet_export.pth"
+"$vkseg" convert "$work/unet_export.pth" -o "$work/unet_onnx.vkseg" --classes back,fore \
+  --mean 0,0,0 --std 1,1,1 >"$work/onnx.txt" 2>&1
+grep -q "onnx, .* 2 classes" "$work/onnx.txt" || fail "ONNX convert said: $(cat "$work/onnx.txt")"
+"$vkseg" info "$work/unet_onnx.vkseg" >"$work/onnx_info.txt" 2>&1
+grep -q "classes *2: back fore" "$work/onnx_info.txt" || fail "ONNX classes: $(cat "$work/onnx_info.txt")"
+"$vkseg" run "$work/unet_onnx.vkseg" --input "$fixtures/onnx/input_67x61.npy" \
+  --output "$work/unet_onnx.npy"
+/usr/bin/python3 - "$work/unet_onnx.npy" "$fixtures/onnx/pytorch_unet_bilinear_out_67x61.npy" <<'PY'
+import sys
+import numpy as np
+out, ref = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert out.shape == ref.shape, (out.shape, ref.shape)
+err = np.abs(out - ref).max() / ref.std()
+print(f"ok: ONNX U-Net matches PyTorch: max error {err:.2e} of std")
+assert err <= 1e-4 and (out.argmax(1) == ref.argmax(1)).mean() >= 0.999
+PY
+expect_error "^vkseg: error: .*hostile_truncated.onnx: not a valid ONNX ModelProto" "$vkseg" \
+  convert "$fixtures/onnx/hostile_truncated.onnx" -o "$work/hostile.vkseg"
+expect_error "(Elu): op type 'Elu' is not supported; supported: " "$vkseg" \
+  convert "$fixtures/onnx/hostile_unsupported_op.onnx" -o "$work/hostile.vkseg"
+expect_error "is not a file inside the model's directory" "$vkseg" \
+  convert "$fixtures/onnx/hostile_external_escape.onnx" -o "$work/hostile.vkseg"
+expect_error "names a PyTorch front end" "$vkseg" convert "$fixtures/onnx/unet.onnx" \
+  -o "$work/hostile.vkseg" --arch unet
+[ ! -e "$work/hostile.vkseg" ] || fail "a refused ONNX file left a model"
 echo "cli: all checks passed"

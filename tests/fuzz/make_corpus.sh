@@ -4,9 +4,9 @@
 # hostile inputs of the kinds that once crashed or exhausted a reader (deep nesting, a zip bomb,
 # an expanded view), made here so that no large file is ever committed.
 # Usage: tests/fuzz/make_corpus.sh FIXTURES_DIR VKSEG_CLI OUT_DIR
-#   FIXTURES_DIR  what tests/fixtures/*.py wrote (checkpoints/, fcn/, images/)
+#   FIXTURES_DIR  what tests/fixtures/*.py wrote (checkpoints/, fcn/, images/, onnx/)
 #   VKSEG_CLI     a built `vkseg` command (its `convert` makes the model seeds)
-# Writes OUT_DIR/{pickle,checkpoint,safetensors,model,image,npy,args}/, replacing what was there.
+# Writes OUT_DIR/{pickle,checkpoint,safetensors,model,image,npy,onnx,args}/, replacing what was there.
 set -euo pipefail
 fixtures=$1 cli=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 max_seed_bytes=$((1 << 20))
 
 rm -rf "$out"
-mkdir -p "$out"/{pickle,checkpoint,safetensors,model,image,npy,args} "$out/tiny"
+mkdir -p "$out"/{pickle,checkpoint,safetensors,model,image,npy,onnx,args} "$out/tiny"
 
 # seed TARGET FILE...: copies the files that exist and are small enough into TARGET's corpus.
 seed() {
@@ -61,6 +61,12 @@ seed safetensors "$fixtures/checkpoints/state_dict_safetensors.bin" "$fixtures"/
   "$out"/tiny/*.safetensors "$out"/model/*
 seed image "$fixtures"/images/*.png "$fixtures"/images/*.jpg "$fixtures"/images/*.bmp
 seed npy "$fixtures"/fcn/*.npy "$fixtures"/images/*.npy
+# ONNX: the small exports and their hostile variants, and the ONNX node tests' models (each
+# named after its test).
+seed onnx "$fixtures"/onnx/*.onnx
+for model in /usr/share/libonnx-testdata/data/node/test_{conv,maxpool,averagepool,resize,batchnorm}*/model.onnx; do
+  [ -f "$model" ] && cp "$model" "$out/onnx/$(basename "$(dirname "$model")").onnx"
+done
 
 # The unpickler's seeds: the object pickles inside the zip checkpoints, and the legacy files
 # (a stream of pickles; the first is the magic number, the fuzzer finds its way to the rest).

@@ -1,4 +1,5 @@
-// `vkseg convert`: a PyTorch checkpoint (zip, legacy or safetensors) to a .vkseg model.
+// `vkseg convert`: a PyTorch checkpoint (zip, legacy or safetensors) or an ONNX model to a .vkseg
+// model.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -8,6 +9,8 @@
 #include "commands.hpp"
 #include "graph/front_ends.hpp"
 #include "io/checkpoint.hpp"
+#include "onnx/onnx_file.hpp"
+#include "onnx/onnx_front_end.hpp"
 
 namespace vkseg::cli {
 
@@ -24,8 +27,8 @@ int cmd_convert(const std::vector<std::string>& arguments) {
     return 0;
   }
   if (args.positional().size() != 1) {
-    throw Error("convert: usage: vkseg convert CHECKPOINT -o MODEL [options] (--arch list: the "
-                "networks it converts)");
+    throw Error("convert: usage: vkseg convert CHECKPOINT|MODEL.onnx -o MODEL [options] (--arch "
+                "list: the networks it converts from PyTorch checkpoints; ONNX graphs need none)");
   }
   const std::string input = args.positional()[0];
   const auto output = args.value("-o") ? args.value("-o") : args.value("--output");
@@ -50,16 +53,22 @@ int cmd_convert(const std::vector<std::string>& arguments) {
   }
   if (layout != "auto") options.caffe_padding = layout == "caffe";
 
-  io::Checkpoint checkpoint = io::read_checkpoint(input);
-  const size_t tensor_count = checkpoint.tensors.size();
-  const std::string format = checkpoint.format;
+  // ONNX is told by content: its ModelProto starts unlike every checkpoint format.
+  const bool is_onnx = onnx::looks_like_onnx(input);
+  size_t tensor_count = 0;
+  std::string format = "onnx";
   detail::ModelData model = [&] {
+    if (is_onnx) return onnx::build_onnx(input, options);
+    io::Checkpoint checkpoint = io::read_checkpoint(input);
+    tensor_count = checkpoint.tensors.size();
+    format = checkpoint.format;
     try {
       return graph::build_model(std::move(checkpoint), options);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", input, e.what()));
     }
   }();
+  if (is_onnx) tensor_count = model.weights.size();
   model.weight_dtype = args.value_or("--dtype", "fp32");
   if (model.weight_dtype != "fp32" && model.weight_dtype != "fp16") {
     throw Error(fmt::format("convert: --dtype must be fp32 or fp16, not '{}'", model.weight_dtype));

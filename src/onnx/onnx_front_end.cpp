@@ -1,0 +1,47 @@
+#include "onnx/onnx_front_end.hpp"
+
+#include <fmt/format.h>
+
+#include "graph/validate.hpp"
+#include "io/file_io.hpp"
+#include "io/printable.hpp"
+#include "onnx/converter.hpp"
+#include "onnx/onnx_file.hpp"
+
+namespace vkseg::onnx {
+
+detail::ModelData build_onnx(const std::string& path, const graph::ConvertOptions& options) {
+  return build_onnx(read_onnx(path), path, options);
+}
+
+detail::ModelData build_onnx(ModelFile file, const std::string& source,
+                             const graph::ConvertOptions& options) {
+  return io::with_path_in_errors(source, [&] {
+    if (options.arch != "auto") {
+      throw Error(fmt::format("--arch {} names a PyTorch front end; ONNX files are converted by "
+                              "their graph, without --arch",
+                              io::printable(options.arch)));
+    }
+    const int64_t opset = file.opset;
+    const std::string producer = file.producer;
+    detail::ModelData model = Converter(std::move(file)).convert();
+    model.arch = "onnx";
+    model.notes.insert(model.notes.begin(),
+                       fmt::format("ONNX opset {} from '{}'; ONNX stores no preprocessing: assumed "
+                                   "torchvision's (RGB / 255, ImageNet mean and std; --mean, --std, "
+                                   "--scale and --bgr set others)",
+                                   opset, io::printable(producer)));
+    graph::Graph copy = model.graph;
+    const uint32_t classes =
+        uint32_t(graph::validate(copy, model.weights, model.input_channels).front());
+    if (options.num_classes && *options.num_classes != classes) {
+      throw Error(fmt::format("the network scores {} classes, not the {} given by --num-classes",
+                              classes, *options.num_classes));
+    }
+    model.classes = detail::default_classes(classes);
+    detail::validate_model(model);
+    return model;
+  });
+}
+
+}  // namespace vkseg::onnx
