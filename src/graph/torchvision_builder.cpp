@@ -189,12 +189,8 @@ std::string lraspp_head(NetBuilder& b, const std::string& low, const std::string
 }  // namespace
 
 bool looks_like_torchvision(const io::Checkpoint& checkpoint) {
-  bool backbone = false, classifier = false;
-  for (const io::NamedTensor& t : checkpoint.tensors) {
-    backbone = backbone || t.name.rfind("backbone.", 0) == 0;
-    classifier = classifier || t.name.rfind("classifier.", 0) == 0;
-  }
-  return backbone && classifier;
+  return io::has_tensor_prefix(checkpoint, "backbone.") &&
+         io::has_tensor_prefix(checkpoint, "classifier.");
 }
 
 detail::ModelData build_torchvision(io::Checkpoint checkpoint, const std::string& arch) {

@@ -27,12 +27,8 @@ std::string double_conv(NetBuilder& b, const std::string& p, const std::string& 
 }  // namespace
 
 bool looks_like_unet(const io::Checkpoint& checkpoint) {
-  bool inc = false, outc = false;
-  for (const io::NamedTensor& t : checkpoint.tensors) {
-    inc = inc || t.name.rfind("inc.double_conv.", 0) == 0;
-    outc = outc || t.name.rfind("outc.", 0) == 0;
-  }
-  return inc && outc;
+  return io::has_tensor_prefix(checkpoint, "inc.double_conv.") &&
+         io::has_tensor_prefix(checkpoint, "outc.");
 }
 
 detail::ModelData build_unet(io::Checkpoint checkpoint) {

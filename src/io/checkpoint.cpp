@@ -200,4 +200,11 @@ Checkpoint read_checkpoint(const std::string& path) {
   });
 }
 
+bool has_tensor_prefix(const Checkpoint& checkpoint, const std::string& prefix) {
+  for (const NamedTensor& t : checkpoint.tensors) {
+    if (t.name.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace vkseg::io

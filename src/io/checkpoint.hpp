@@ -51,4 +51,8 @@ struct Checkpoint {
 // only an attack would (os.system, builtins.eval, ...).
 Checkpoint read_checkpoint(const std::string& path);
 
+// Whether a tensor name of the checkpoint starts with `prefix` (front ends recognise their
+// families by module names).
+bool has_tensor_prefix(const Checkpoint& checkpoint, const std::string& prefix);
+
 }  // namespace vkseg::io

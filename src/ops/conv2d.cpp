@@ -271,10 +271,11 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
                                        p.pad_w,    p.dilation_h, p.dilation_w, p.bias};
   const std::vector<uint32_t> activation = p.activation.constants();
   conv_constants.insert(conv_constants.end(), activation.begin(), activation.end());
+  // Specialization constants 0-2 are the workgroup size (local_size x local_y x 1).
   auto key = [&](const char* shader, uint32_t local_size, std::initializer_list<uint32_t> own,
-                 uint32_t push_bytes) {
-    vk::PipelineKey k{shader_variant(context_, "conv2d", shader, p.precision), {local_size, 1, 1},
-                      4, push_bytes};
+                 uint32_t push_bytes, uint32_t local_y = 1) {
+    vk::PipelineKey k{shader_variant(context_, "conv2d", shader, p.precision),
+                      {local_size, local_y, 1}, 4, push_bytes};
     k.specialization.insert(k.specialization.end(), conv_constants.begin(), conv_constants.end());
     k.specialization.insert(k.specialization.end(), own.begin(), own.end());
     return k;
@@ -321,9 +322,8 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       const uint32_t row_blocks = ceil_div(o.w, k_depthwise_px);
       const uint32_t lx = std::min(k_depthwise_local_size, round_up(row_blocks, 8));
       const uint32_t ly = k_depthwise_local_size / lx;
-      vk::PipelineKey k = key("conv2d_depthwise", lx, {}, sizeof(DepthwisePush));
-      k.specialization[1] = ly;  // constants 0-2: the workgroup size
-      const auto& pipeline = vk::state(context_).pipeline(k);
+      const auto& pipeline = vk::state(context_).pipeline(
+          key("conv2d_depthwise", lx, {}, sizeof(DepthwisePush), ly));
       for (const ChannelRange& r : ranges) {
         const DepthwisePush push{in.c, in.h, in.w, o.h, o.w, r.begin, r.end - r.begin, row_blocks};
         // z walks the batch and the channels: one channel's rows per workgroup column.

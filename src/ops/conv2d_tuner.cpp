@@ -211,15 +211,14 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
       return *variant;
     }
   }
-  int supported = 0;
-  for (Conv2dVariant variant : k_candidates) supported += Conv2d::supports(context, params, variant);
-  if (supported < 2 || !worth_timing(params)) return Conv2dVariant::Auto;
+  if (!worth_timing(params)) return Conv2dVariant::Auto;
   // The rules' choice first: its time lets a far slower variant give up after one run.
   const Conv2dVariant rule = Conv2d::rule_variant(context, params);
   std::vector<Conv2dVariant> order{rule};
   for (Conv2dVariant variant : k_candidates) {
     if (variant != rule && Conv2d::supports(context, params, variant)) order.push_back(variant);
   }
+  if (order.size() < 2) return Conv2dVariant::Auto;
   const Proxy proxy = proxy_of(params);
   Conv2dVariant best = Conv2dVariant::Auto;
   double best_ms = std::numeric_limits<double>::infinity();

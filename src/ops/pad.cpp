@@ -29,8 +29,7 @@ Pad::Pad(Context& context, const PadParams& params)
                                            2,
                                            sizeof(Push)})) {}
 
-Shape Pad::output_shape(const Shape& input) const {
-  const auto& p = params_;
+Shape Pad::output_shape(const Shape& input, const PadParams& p) {
   if (p.mode == PadMode::Reflect &&
       (std::max(p.top, p.bottom) >= input.h || std::max(p.left, p.right) >= input.w)) {
     throw Error(fmt::format("pad: reflect padding {}x{}x{}x{} (top, left, bottom, right) must be "
@@ -45,17 +44,20 @@ Shape Pad::output_shape(const Shape& input) const {
   return {input.n, input.c, uint32_t(oh), uint32_t(ow)};
 }
 
-void Pad::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
+void Pad::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output,
+                 const PadParams& pads) const {
+  if (pads.mode != params_.mode || pads.precision != params_.precision) {
+    throw Error("internal error: pad recorded with another mode or precision");
+  }
   const DType type = storage_type(params_.precision);
   require_fits("pad", "input", input, type);
   require_fits("pad", "output", output, type);
-  require_shape("pad", "output", output.shape, output_shape(input.shape));
+  require_shape("pad", "output", output.shape, output_shape(input.shape, pads));
   const Shape& s = input.shape;
   const Shape& o = output.shape;
   if (o.count() == 0) return;
   if (s.h == 0 || s.w == 0) throw Error(fmt::format("pad: cannot pad the empty input {}", s.str()));
-  const Push push{uint32_t(o.count()), s.h,          s.w,          o.h,
-                  o.w,                 params_.top, params_.left, params_.value};
+  const Push push{uint32_t(o.count()), s.h, s.w, o.h, o.w, pads.top, pads.left, pads.value};
   const FlatGrid grid = flat_grid(context_.info(), push.count);
   recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
                     &push, sizeof push, grid.x, grid.y, 1, "pad");
@@ -77,22 +79,23 @@ PadParams centred_to(PadParams p, const Shape& input, const Shape& reference) {
 
 class PadNode : public NodeOp {
  public:
-  PadNode(Context& context, const PadParams& params) : context_(context), params_(params) {}
+  PadNode(Context& context, const PadParams& params) : pad_(context, params), params_(params) {}
   std::vector<Shape> output_shapes(const std::vector<Shape>& inputs) const override {
-    return {pad_for(inputs).output_shape(inputs[0])};
+    return {Pad::output_shape(inputs[0], pads_for(inputs))};
   }
   uint64_t flops(const std::vector<Shape>&, const std::vector<Shape>&) const override { return 0; }
   void record(vk::Recorder& recorder, const OpIo& io) const override {
     std::vector<Shape> shapes;
     for (const Tensor& t : io.inputs) shapes.push_back(t.shape);
-    pad_for(shapes).record(recorder, io.inputs[0], io.outputs[0]);
+    pad_.record(recorder, io.inputs[0], io.outputs[0], pads_for(shapes));
   }
 
  private:
-  Pad pad_for(const std::vector<Shape>& inputs) const {
-    return Pad(context_, inputs.size() == 2 ? centred_to(params_, inputs[0], inputs[1]) : params_);
+  // The attribute's pads, or with a reference input the centred ones for these shapes.
+  PadParams pads_for(const std::vector<Shape>& inputs) const {
+    return inputs.size() == 2 ? centred_to(params_, inputs[0], inputs[1]) : params_;
   }
-  Context& context_;
+  Pad pad_;
   PadParams params_;
 };
 

@@ -20,9 +20,15 @@ class Pad {
  public:
   Pad(Context& context, const PadParams& params);
   const PadParams& params() const { return params_; }
-  Shape output_shape(const Shape& input) const;
+  Shape output_shape(const Shape& input) const { return output_shape(input, params_); }
+  static Shape output_shape(const Shape& input, const PadParams& pads);
   uint64_t flops(const Shape&, const Shape&) const { return 0; }
-  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const;
+  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
+    record(recorder, input, output, params_);
+  }
+  // With other pads (and value) than the constructor's, of its mode and precision.
+  void record(vk::Recorder& recorder, const Tensor& input, const Tensor& output,
+              const PadParams& pads) const;
 
  private:
   Context& context_;
