@@ -22,7 +22,7 @@ layout(std430, binding = 2) readonly buffer NormS { float smoothness_normaliser[
 // is written as zeros); the probabilities are class planes, as the logits.
 layout(std430, binding = 3) readonly buffer Appearance { float appearance[]; };
 layout(std430, binding = 4) readonly buffer Smoothness { float smoothness[]; };
-layout(std430, binding = 5) writeonly buffer Probabilities { float q[]; };
+layout(std430, binding = 5) buffer Probabilities { float q[]; };
 layout(std430, binding = 6) writeonly buffer ScaledA { float scaled_appearance[]; };
 layout(std430, binding = 7) writeonly buffer ScaledS { float scaled_smoothness[]; };
 
@@ -32,6 +32,7 @@ void main() {
   const uint source = (i / p.width) * p.logits_width + i % p.width;
   const float na = appearance_normaliser[i], ns = smoothness_normaliser[i];
   const uint packed = i * p.quads * 4u;
+  // The scores go into q first, then become probabilities in place: each is computed once.
   float largest = -3.402823466e38;
   bool nan = false;
   for (uint c = 0u; c < p.classes; ++c) {
@@ -39,25 +40,16 @@ void main() {
     if (!FIRST) {
       z += p.appearance_weight * na * appearance[packed + c] + p.smoothness_weight * ns * smoothness[packed + c];
     }
+    q[c * p.pixels + i] = z;
     nan = nan || isnan(z);
     largest = max(largest, z);
   }
   float sum = 0.0;
-  for (uint c = 0u; c < p.classes; ++c) {
-    float z = logits[c * p.logits_plane + source];
-    if (!FIRST) {
-      z += p.appearance_weight * na * appearance[packed + c] + p.smoothness_weight * ns * smoothness[packed + c];
-    }
-    sum += exp(z - largest);
-  }
+  for (uint c = 0u; c < p.classes; ++c) sum += exp(q[c * p.pixels + i] - largest);
   // NaN scores give NaN probabilities, whatever max() makes of them.
   const float inv = nan ? uintBitsToFloat(0x7fc00000u) : 1.0 / sum;
   for (uint c = 0u; c < p.classes; ++c) {
-    float z = logits[c * p.logits_plane + source];
-    if (!FIRST) {
-      z += p.appearance_weight * na * appearance[packed + c] + p.smoothness_weight * ns * smoothness[packed + c];
-    }
-    const float value = exp(z - largest) * inv;
+    const float value = exp(q[c * p.pixels + i] - largest) * inv;
     q[c * p.pixels + i] = value;
     scaled_appearance[packed + c] = na * value;
     scaled_smoothness[packed + c] = ns * value;

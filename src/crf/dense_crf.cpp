@@ -165,7 +165,7 @@ DeviceRange DenseCrf::refine(DeviceRange logits, uint32_t classes, uint32_t logi
                        {st.smoothness_normaliser.view(), vk::Access::Read},
                        {st.appearance.view(), vk::Access::Read},
                        {st.smoothness.view(), vk::Access::Read},
-                       {st.probabilities.view(), vk::Access::Write},
+                       {st.probabilities.view(), vk::Access::ReadWrite},
                        {st.scaled_appearance.view(), vk::Access::Write},
                        {st.scaled_smoothness.view(), vk::Access::Write}},
                       &update, sizeof update, grid.x, grid.y, 1, "crf_update");

@@ -526,14 +526,7 @@ detail::ModelData build_fcn(io::Checkpoint checkpoint, const ConvertOptions& opt
       model.preprocess.std = {1.0f, 1.0f, 1.0f};
     }
   }
-  const auto& out_weight = model.weights.at(model.arch == "vgg16" ? "fc8.weight" : "score_fr.weight");
-  const uint32_t classes = uint32_t(out_weight.shape[0]);
-  if (options.num_classes && *options.num_classes != classes) {
-    throw Error(fmt::format("the checkpoint scores {} classes, not the {} given by --num-classes",
-                            classes, *options.num_classes));
-  }
-  model.classes = detail::default_classes(classes);
-  detail::validate_model(model);  // fills in default attributes; a bug here is caught now
+  detail::finish_model(model, options.num_classes, "checkpoint");
   return model;
 }
 

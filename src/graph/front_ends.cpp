@@ -7,7 +7,6 @@
 
 #include "graph/torchvision_builder.hpp"
 #include "graph/unet_builder.hpp"
-#include "graph/validate.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::graph {
@@ -63,15 +62,7 @@ detail::ModelData build_model(io::Checkpoint checkpoint, const ConvertOptions& o
   detail::ModelData model = front_end == FrontEnd::Unet
                                 ? build_unet(std::move(checkpoint))
                                 : build_torchvision(std::move(checkpoint), options.arch);
-  Graph copy = model.graph;
-  const uint32_t classes =
-      uint32_t(validate(copy, model.weights, model.input_channels).front());
-  if (options.num_classes && *options.num_classes != classes) {
-    throw Error(fmt::format("the checkpoint scores {} classes, not the {} given by --num-classes",
-                            classes, *options.num_classes));
-  }
-  model.classes = detail::default_classes(classes);
-  detail::validate_model(model);
+  detail::finish_model(model, options.num_classes, "checkpoint");
   return model;
 }
 

@@ -153,6 +153,18 @@ void check_model(const ModelData& model, graph::Graph& graph) {
 
 void validate_model(ModelData& model) { check_model(model, model.graph); }
 
+void finish_model(ModelData& model, std::optional<uint32_t> expected, const char* source) {
+  graph::Graph copy = model.graph;
+  const uint32_t classes =
+      uint32_t(graph::validate(copy, model.weights, model.input_channels).front());
+  if (expected && *expected != classes) {
+    throw Error(fmt::format("the {} scores {} classes, not the {} given by --num-classes", source,
+                            classes, *expected));
+  }
+  model.classes = default_classes(classes);
+  validate_model(model);  // fills in default attributes
+}
+
 std::vector<std::string> non_finite_weights(const ModelData& model) {
   std::vector<std::string> found;
   for (const auto& [name, w] : model.weights) {

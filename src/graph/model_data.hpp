@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ void save_model(const ModelData& model, const std::string& path);
 // Checks that the graph, weights, preprocessing and classes agree (graph::validate, every tensor
 // used, one class per output channel); fills in the graph's default attributes. Throws Error.
 void validate_model(ModelData& model);
+// What every front end does last: names the classes after the graph's output channels
+// (default_classes), refusing an `expected` count (--num-classes) that differs ("the `source`
+// scores N classes"), then validate_model.
+void finish_model(ModelData& model, std::optional<uint32_t> expected, const char* source);
 
 // "name (k of n values)" for each weight holding NaN or infinite values, in name order.
 std::vector<std::string> non_finite_weights(const ModelData& model);

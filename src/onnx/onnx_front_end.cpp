@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "graph/validate.hpp"
 #include "io/file_io.hpp"
 #include "io/printable.hpp"
 #include "onnx/converter.hpp"
@@ -31,15 +30,7 @@ detail::ModelData build_onnx(ModelFile file, const std::string& source,
                                    "torchvision's (RGB / 255, ImageNet mean and std; --mean, --std, "
                                    "--scale and --bgr set others)",
                                    opset, io::printable(producer)));
-    graph::Graph copy = model.graph;
-    const uint32_t classes =
-        uint32_t(graph::validate(copy, model.weights, model.input_channels).front());
-    if (options.num_classes && *options.num_classes != classes) {
-      throw Error(fmt::format("the network scores {} classes, not the {} given by --num-classes",
-                              classes, *options.num_classes));
-    }
-    model.classes = detail::default_classes(classes);
-    detail::validate_model(model);
+    detail::finish_model(model, options.num_classes, "network");
     return model;
   });
 }
