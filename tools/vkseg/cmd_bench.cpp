@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "args.hpp"
@@ -66,10 +67,12 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   Context context(context_options(args));
   context.reset_peak_memory();
   Network network(context, model, precision);
-  Segmenter segmenter(network);
+  // Only for the CRF's image: a Segmenter takes RGB models only.
+  std::optional<Segmenter> segmenter;
+  if (image) segmenter.emplace(network);
   const auto [height, width] = [&] {
     if (!image) return parse_size(args.value_or("--size", "512x512"));
-    const auto [w, h] = segmenter.network_size(image->width, image->height);
+    const auto [w, h] = segmenter->network_size(image->width, image->height);
     return std::pair<uint32_t, uint32_t>(h, w);
   }();
   Session session(network, batch, height, width);
@@ -103,7 +106,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   std::vector<double> crf_wall;
   uint64_t crf_bytes = 0;
   if (crf) {
-    Session& logits = segmenter.run(image->rgb.data(), image->width, image->height);
+    Session& logits = segmenter->run(image->rgb.data(), image->width, image->height);
     DenseCrf refiner(context, *crf);
     auto refine = [&] {
       refiner.refine(logits.logits_range(), out[1], width, height, image->rgb.data(),
