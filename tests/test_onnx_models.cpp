@@ -84,7 +84,7 @@ TEST(OnnxImport, IsToldByContentNotExtension) {
   EXPECT_FALSE(onnx::looks_like_onnx(zip.string()));
   // A safetensors header of length 8 starts with 0x08 too.
   const fs::path safetensors = temp_dir() / "weights.onnx";
-  std::ofstream(safetensors, std::ios::binary) << std::string("\x08\0\0\0\0\0\0\0{}      ", 18);
+  std::ofstream(safetensors, std::ios::binary) << std::string("\x08\0\0\0\0\0\0\0{}      ", 16);
   EXPECT_FALSE(onnx::looks_like_onnx(safetensors.string()));
 }
 
