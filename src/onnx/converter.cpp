@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::onnx {
@@ -15,7 +15,7 @@ namespace {
 // Constants larger than this are not evaluated element by element at convert time.
 constexpr size_t k_max_sym_elements = size_t(1) << 20;
 
-std::string in_quotes(const std::string& text) { return "'" + io::printable(text) + "'"; }
+std::string in_quotes(const std::string& text) { return "'" + printable(text) + "'"; }
 
 std::string supported_ops(const std::map<std::string, Mapper>& mappers) {
   std::vector<std::string> names;
@@ -32,7 +32,7 @@ bool Sym::is_constant() const {
 std::string describe(const NodeDef& node) {
   const std::string& name =
       node.name.empty() && !node.outputs.empty() ? node.outputs[0] : node.name;
-  return fmt::format("node {} ({})", in_quotes(name), io::printable(node.op_type));
+  return fmt::format("node {} ({})", in_quotes(name), printable(node.op_type));
 }
 
 Converter::Converter(ModelFile file) : file_(std::move(file)) {}
@@ -109,7 +109,7 @@ const TensorData& Converter::attr_tensor(const std::string& name) {
 void Converter::unsupported_attr(const std::string& name, const std::string& value,
                                  const std::string& supported) const {
   fail(fmt::format("attribute {} = {} is not supported; supported: {}", in_quotes(name),
-                   io::printable(value), supported));
+                   printable(value), supported));
 }
 
 bool Converter::has_input(size_t i) const {
@@ -292,7 +292,7 @@ void Converter::map_node(const NodeDef& node, const std::map<std::string, Mapper
   for (const auto& [name, attr] : node.attrs) {
     if (!attrs_read_.count(name)) {
       fail(fmt::format("the attribute {} is not supported for {} (supported: {})",
-                       in_quotes(name), io::printable(node.op_type),
+                       in_quotes(name), printable(node.op_type),
                        attrs_known_.empty() ? "none" : fmt::format("{}", fmt::join(attrs_known_, ", "))));
     }
   }

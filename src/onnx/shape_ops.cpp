@@ -8,7 +8,7 @@
 #include <cmath>
 #include <functional>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "onnx/shape_arith.hpp"
 
 namespace vkseg::onnx {
@@ -403,7 +403,7 @@ std::string elem_text(const Converter& c, const ShapeElem& e) {
     }
   }
   std::string text =
-      fmt::format("dim {} of '{}'", e.axis, io::printable(c.source_name(e.source)));
+      fmt::format("dim {} of '{}'", e.axis, printable(c.source_name(e.source)));
   if (e.value != 1) text = fmt::format("{} x {}", text, e.value);
   return e.floored ? "floor(" + text + ")" : text;
 }
