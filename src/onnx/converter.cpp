@@ -117,6 +117,16 @@ bool Converter::has_input(size_t i) const {
 }
 
 const Value& Converter::input(size_t i) const {
+  const Value& v = input_or_axis_crop(i);
+  if (v.axis_crop) {
+    fail(fmt::format("input {} is a Slice of one axis of an activation; such a crop is supported "
+                     "only when a Slice of the other spatial axis completes it",
+                     in_quotes(node_->inputs[i])));
+  }
+  return v;
+}
+
+const Value& Converter::input_or_axis_crop(size_t i) const {
   if (!has_input(i)) fail(fmt::format("input {} is missing", i));
   const auto it = values_.find(node_->inputs[i]);
   if (it == values_.end()) {
@@ -286,7 +296,7 @@ void Converter::map_node(const NodeDef& node, const std::map<std::string, Mapper
                      supported_ops(mappers)));
   }
   for (size_t i = 0; i < node.inputs.size(); ++i) {
-    if (has_input(i)) input(i);  // every input defined earlier
+    if (has_input(i)) input_or_axis_crop(i);  // every input defined earlier
   }
   it->second(*this);
   for (const auto& [name, attr] : node.attrs) {
@@ -304,6 +314,7 @@ detail::ModelData Converter::convert() {
   std::map<std::string, Mapper> mappers;
   add_layer_ops(mappers);
   add_shape_ops(mappers);
+  add_crop_ops(mappers);
 
   for (auto& [name, data] : file_.initializers) {
     values_[name] = Value{{}, std::make_shared<const TensorData>(std::move(data)), {}};
@@ -337,6 +348,12 @@ detail::ModelData Converter::convert() {
   const auto out = values_.find(file_.outputs[0]);
   if (out == values_.end() || out->second.activation.empty()) {
     throw Error(fmt::format("the graph output {} is not an activation computed from the input",
+                            in_quotes(file_.outputs[0])));
+  }
+  if (out->second.axis_crop) {
+    throw Error(fmt::format("the graph output {} is a Slice of one axis of an activation; such a "
+                            "crop is supported only when a Slice of the other spatial axis "
+                            "completes it",
                             in_quotes(file_.outputs[0])));
   }
   std::string output = out->second.activation;
