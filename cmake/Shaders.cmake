@@ -1,6 +1,6 @@
-# Compiles every shaders/*.comp to SPIR-V at build time and embeds the words in a static
-# library, so no shader compiler is needed at run time. A shader that fails to compile or to
-# validate fails the build.
+# Compiles every shaders/*.comp to SPIR-V at build time and embeds the words in an object
+# library (its objects go into libvkseg.a), so no shader compiler is needed at run time. A shader
+# that fails to compile or to validate fails the build.
 #
 # Precision variants come from one source compiled with different defines: a shader lists the
 # variants it has in a line `// vkseg: variants fp32 fp16` (no such line means fp32 only). The
@@ -70,6 +70,6 @@ ${table_entries}};
 std::span<const EmbeddedShader> embedded_shaders() { return k_shaders; }
 }  // namespace vkseg::vk
 ")
-  add_library(${target} STATIC ${registry} ${generated})
+  add_library(${target} OBJECT ${registry} ${generated})
   target_include_directories(${target} PRIVATE ${out_dir} ${CMAKE_CURRENT_SOURCE_DIR}/src)
 endfunction()
