@@ -43,7 +43,7 @@ function(vkseg_compile_shaders target shader_dir)
       add_custom_command(
         OUTPUT ${inc}
         COMMAND ${GLSLC_EXECUTABLE} --target-env=vulkan1.1 -O -I${shader_dir} ${defines}
-                -MD -MF ${spv}.d -o ${spv} ${src}
+                -MD -MF ${spv}.d -MT ${inc} -o ${spv} ${src}
         COMMAND ${SPIRV_VAL_EXECUTABLE} --target-env vulkan1.1 ${spv}
         COMMAND ${CMAKE_COMMAND} -DSPV=${spv} -DOUT=${inc} -P ${VKSEG_SPV_TO_WORDS}
         DEPENDS ${src}

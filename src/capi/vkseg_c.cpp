@@ -8,7 +8,7 @@
 #include <new>
 #include <string>
 
-#include "io/image.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
@@ -348,7 +348,7 @@ vkseg_status vkseg_image_load(const char* path, uint8_t** rgb, uint32_t* width, 
     need(rgb, "rgb");
     need(width, "width");
     need(height, "height");
-    const vkseg::io::Image image = vkseg::io::read_image(need(path, "path"));
+    const vkseg::Image image = vkseg::read_image(need(path, "path"));
     // malloc, so C callers may also release it with free().
     auto* pixels = static_cast<uint8_t*>(std::malloc(image.rgb.size()));
     if (!pixels) throw std::bad_alloc();
