@@ -8,9 +8,9 @@
 #include <new>
 #include <string>
 
-#include "vkseg/image.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/model.hpp"
 #include "vkseg/segment.hpp"
 #include "vkseg/vkseg.h"
