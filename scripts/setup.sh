@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libfmt-dev nlohmann-json3-dev libzip-dev libstb-dev libpng-dev libjpeg62-turbo-dev libvkfft-dev
   python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-onnx
+  pybind11-dev python3-pybind11 python3-dev python3-distributed
 )
 missing=()
 for p in "${packages[@]}"; do
