@@ -1,8 +1,6 @@
 // The `vkseg._vkseg` extension: vkseg's public C++ API for Python (numpy arrays in and out).
 // Device work runs with the GIL released; every failure is raised as vkseg.Error with vkseg's
 // one-line message, bad arrays included, so no input can crash the interpreter.
-#include <pybind11/numpy.h>
-#include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -13,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "bindings.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
 #include "vkseg/precision.hpp"
 #include "vkseg/segment.hpp"
 
-namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace vkseg::python {
@@ -29,28 +27,6 @@ namespace {
 // Sides larger than this are refused before anything is allocated (what `vkseg run` accepts).
 constexpr size_t k_max_side = 65536;
 constexpr size_t k_max_batch = 4096;
-
-std::string type_name(const py::handle& object) {
-  return py::str(py::type::handle_of(object).attr("__name__"));
-}
-
-// `object` as a numpy array, or Error naming what it is instead.
-py::array as_array(const py::handle& object, const char* what) {
-  if (!py::isinstance<py::array>(object)) {
-    throw Error(std::string(what) + " must be a numpy array, not " + type_name(object));
-  }
-  return py::reinterpret_borrow<py::array>(object);
-}
-
-std::string dtype_name(const py::array& array) { return py::str(array.dtype()); }
-
-std::string shape_text(const py::array& array) {
-  std::string text = "(";
-  for (py::ssize_t i = 0; i < array.ndim(); ++i) {
-    text += (i ? ", " : "") + std::to_string(array.shape(i));
-  }
-  return text + (array.ndim() == 1 ? ",)" : ")");
-}
 
 py::dict device_dict(const DeviceInfo& d) {
   // The keys and values of `vkseg devices --json`.
@@ -247,124 +223,6 @@ class PyNetwork {
   std::unique_ptr<Segmenter> segmenter_;
   std::optional<Session> session_;  // run()'s, for the last input shape
 };
-
-// Label arrays of any integer dtype as int64, C order (copied where needed).
-py::array_t<int64_t> as_labels(const py::handle& object, const char* what) {
-  const py::array array = as_array(object, what);
-  const char kind = array.dtype().kind();
-  if (kind != 'i' && kind != 'u') {
-    throw Error(std::string(what) + " must be an integer array, not " + dtype_name(array));
-  }
-  return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(array);
-}
-
-void add_labels(ConfusionMatrix& matrix, const py::handle& truth_object,
-                const py::handle& predicted_object, std::optional<int64_t> ignore) {
-  const py::array_t<int64_t> truth = as_labels(truth_object, "truth");
-  const py::array_t<int64_t> predicted = as_labels(predicted_object, "predicted");
-  const std::vector<py::ssize_t> truth_shape(truth.shape(), truth.shape() + truth.ndim());
-  const std::vector<py::ssize_t> predicted_shape(predicted.shape(),
-                                                 predicted.shape() + predicted.ndim());
-  if (truth_shape != predicted_shape) {
-    throw Error("truth is " + shape_text(truth) + " but predicted is " + shape_text(predicted));
-  }
-  const int64_t classes = matrix.classes();
-  const int64_t* t = truth.data();
-  const int64_t* p = predicted.data();
-  std::vector<uint64_t> counts(size_t(classes) * size_t(classes), 0);
-  {
-    py::gil_scoped_release released;
-    for (py::ssize_t i = 0; i < truth.size(); ++i) {
-      if (p[i] < 0 || p[i] >= classes) {
-        throw Error("predicted holds label " + std::to_string(p[i]) + ", but the matrix has " +
-                    std::to_string(classes) + " classes");
-      }
-      if (ignore && t[i] == *ignore) continue;
-      if (t[i] < 0 || t[i] >= classes) {
-        throw Error("truth holds label " + std::to_string(t[i]) + ", but the matrix has " +
-                    std::to_string(classes) + " classes (and ignore is " +
-                    (ignore ? std::to_string(*ignore) : "None") + ")");
-      }
-      ++counts[size_t(t[i]) * size_t(classes) + size_t(p[i])];
-    }
-  }
-  matrix.add(counts);  // only once every pixel is known good, so an error adds nothing
-}
-
-ConfusionMatrix matrix_from_counts(const py::handle& object) {
-  const py::array_t<int64_t> counts = as_labels(object, "counts");
-  const py::ssize_t classes = counts.ndim() == 2 ? counts.shape(0) : 0;
-  if (classes < 1 || counts.shape(1) != classes || classes > 65536) {
-    throw Error("counts must be a classes x classes array, not " + shape_text(counts));
-  }
-  std::vector<uint64_t> values(size_t(counts.size()));
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (counts.data()[i] < 0) throw Error("counts must not be negative");
-    values[i] = uint64_t(counts.data()[i]);
-  }
-  ConfusionMatrix matrix{uint32_t(classes)};
-  matrix.add(values);
-  return matrix;
-}
-
-void merge(ConfusionMatrix& into, const ConfusionMatrix& other) {
-  if (other.classes() != into.classes()) {
-    throw Error("cannot merge a " + std::to_string(other.classes()) + "-class matrix into a " +
-                std::to_string(into.classes()) + "-class one");
-  }
-  into.add(other.counts());
-}
-
-py::array_t<uint64_t> counts_array(const ConfusionMatrix& m) {
-  py::array_t<uint64_t> out({py::ssize_t(m.classes()), py::ssize_t(m.classes())});
-  std::memcpy(out.mutable_data(), m.counts().data(), m.counts().size() * sizeof(uint64_t));
-  return out;
-}
-
-void bind_confusion_matrix(py::module_& m) {
-  py::class_<ConfusionMatrix>(m, "ConfusionMatrix",
-                              "Pixel counts of (truth, predicted) label pairs and the FCN paper's "
-                              "metrics over them, as `vkseg eval` computes them (fractions, not "
-                              "percent; classes absent from truth and prediction are skipped).")
-      .def(py::init([](int64_t classes) {
-             if (classes < 1 || classes > 65536) {
-               throw Error("a confusion matrix needs 1 to 65536 classes, not " +
-                           std::to_string(classes));
-             }
-             return ConfusionMatrix(uint32_t(classes));
-           }),
-           "classes"_a)
-      .def_static("from_counts", &matrix_from_counts, "counts"_a,
-                  "A matrix holding counts (classes x classes, [truth, predicted]).")
-      .def("add", &add_labels, "truth"_a, "predicted"_a, "ignore"_a = 255,
-           "Counts each pixel of two integer label arrays of one shape; truth pixels equal to "
-           "`ignore` (None: none) are skipped.")
-      .def("merge", [](ConfusionMatrix& self, const ConfusionMatrix& other) -> ConfusionMatrix& {
-             merge(self, other);
-             return self;
-           }, "other"_a, py::return_value_policy::reference_internal,
-           "Adds another matrix's counts into this one (for summing workers' results).")
-      .def("__add__", [](const ConfusionMatrix& a, const ConfusionMatrix& b) {
-             ConfusionMatrix sum = a;
-             merge(sum, b);
-             return sum;
-           })
-      .def_property_readonly("classes", &ConfusionMatrix::classes)
-      .def_property_readonly("counts", &counts_array, "classes x classes uint64, [truth, predicted]")
-      .def_property_readonly("total", &ConfusionMatrix::total)
-      .def_property_readonly("pixel_accuracy", &ConfusionMatrix::pixel_accuracy)
-      .def_property_readonly("mean_accuracy", &ConfusionMatrix::mean_accuracy)
-      .def_property_readonly("mean_iou", &ConfusionMatrix::mean_iou)
-      .def_property_readonly("frequency_weighted_iou", &ConfusionMatrix::frequency_weighted_iou)
-      .def_property_readonly("class_iou", &ConfusionMatrix::class_iou,
-                             "per class; NaN where a class is in neither truth nor prediction")
-      .def(py::pickle([](const ConfusionMatrix& self) -> py::array { return counts_array(self); },
-                      [](const py::array& counts) { return matrix_from_counts(counts); }))
-      .def("__repr__", [](const ConfusionMatrix& self) {
-        return "<vkseg.ConfusionMatrix " + std::to_string(self.classes()) + " classes, " +
-               std::to_string(self.total()) + " pixels>";
-      });
-}
 
 py::list class_list(const Model& model) {
   py::list classes;
