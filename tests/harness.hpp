@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "ops/activation.hpp"
 #include "ops/tensor.hpp"
 #include "vk/buffer.hpp"
@@ -43,6 +43,10 @@ const std::filesystem::path& temp_dir();
 
 // The message of the vkseg::Error `body` throws, checked to be one line of printable text (no
 // control character from a file reaches a terminal); fails the test if nothing is thrown.
+// Expects `part` somewhere in `text` (an error message), printing the text when it is not.
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
 template <class Body>
 std::string error_of(Body&& body) {
   try {
@@ -51,7 +55,7 @@ std::string error_of(Body&& body) {
     const std::string message = e.what();
     for (const char c : message) {
       EXPECT_FALSE(uint8_t(c) < 0x20 || uint8_t(c) == 0x7f)
-          << "raw control byte " << int(c) << " in: " << io::printable(message);
+          << "raw control byte " << int(c) << " in: " << printable(message);
     }
     return message;
   }

@@ -79,7 +79,4 @@ inline std::string refusal(const graph::Node& node, uint32_t input_channels = 3)
   return {};
 }
 
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
-
 }  // namespace vkseg::test

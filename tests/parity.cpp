@@ -7,7 +7,7 @@
 
 #include "graph/model_data.hpp"
 #include "io/checkpoint.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::test {
 
@@ -24,7 +24,7 @@ fs::path fixture_dir(const std::string& sub) {
 }
 
 fs::path convert_fcn(const std::string& checkpoint, const std::string& model_name,
-                     graph::ConvertOptions options, const std::string& dtype) {
+                     ConvertOptions options, const std::string& dtype) {
   detail::ModelData model =
       graph::build_fcn(io::read_checkpoint((fixture_dir() / checkpoint).string()), options);
   model.weight_dtype = dtype;
@@ -35,8 +35,8 @@ fs::path convert_fcn(const std::string& checkpoint, const std::string& model_nam
 
 Agreement run_and_compare(const Model& model, const std::string& input, const std::string& expected,
                           Precision precision, Context& ctx, const fs::path& dir) {
-  const io::NpyArray x = io::read_npy((dir / input).string());
-  const io::NpyArray ref = io::read_npy((dir / expected).string());
+  const NpyArray x = read_npy((dir / input).string());
+  const NpyArray ref = read_npy((dir / expected).string());
   Network network(ctx, model, precision);
   Session session(network, uint32_t(x.shape[0]), uint32_t(x.shape[2]), uint32_t(x.shape[3]));
   const Shape4 out = session.output_shape();

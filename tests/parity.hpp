@@ -25,7 +25,7 @@ std::filesystem::path fixture_dir(const std::string& sub = "fcn");
 // Converts fixture `checkpoint` (in fixture_dir()) with the FCN front end into the test's
 // directory, as `model_name`.
 std::filesystem::path convert_fcn(const std::string& checkpoint, const std::string& model_name,
-                                  graph::ConvertOptions options = {},
+                                  ConvertOptions options = {},
                                   const std::string& dtype = "fp32");
 
 struct Agreement {

@@ -15,7 +15,7 @@
 #include "harness.hpp"
 #include "parity.hpp"
 #include "ops/conv2d.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "vkseg/model.hpp"
 
 namespace vkseg::test {
@@ -32,7 +32,7 @@ class FcnMatchesPyTorch : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FcnMatchesPyTorch, OnEveryFixtureInput) {
   const std::string stem = GetParam();
-  graph::ConvertOptions options;
+  ConvertOptions options;
   options.caffe_padding = stem != "fcn8s_aligned";
   const std::string checkpoint =
       stem == "fcn32s" || stem == "fcn16s" || stem == "fcn8s" ? stem + "_pytorchfcn.pth"
@@ -179,7 +179,7 @@ TEST(FcnConvert, DiagonalUpsamplingBecomesPerClass) {
 }
 
 TEST(FcnConvert, RefusesWhatDoesNotFit) {
-  graph::ConvertOptions wrong_arch;
+  ConvertOptions wrong_arch;
   wrong_arch.arch = "fcn16s";
   try {
     convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_arch);
@@ -187,7 +187,7 @@ TEST(FcnConvert, RefusesWhatDoesNotFit) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fcn8s"), std::string::npos) << e.what();
   }
-  graph::ConvertOptions wrong_classes;
+  ConvertOptions wrong_classes;
   wrong_classes.num_classes = 11;
   EXPECT_THROW(convert_fcn("fcn8s_pytorchfcn.pth", "wrong.vkseg", wrong_classes), Error);
 
@@ -238,7 +238,7 @@ TEST(FcnSession, PlansActivationsIntoOneSharedArena) {
 
 TEST(FcnSession, RunsOnDeviceBuffersTheSameAsOnHostTensors) {
   const Model model = Model::load(convert_fcn("fcn16s_pytorchfcn.pth", "fcn16s_dev.vkseg").string());
-  const io::NpyArray x = io::read_npy((fixture_dir() / "input_32x32.npy").string());
+  const NpyArray x = read_npy((fixture_dir() / "input_32x32.npy").string());
   Network network(context(), model);
   Session session(network, 1, 32, 32);
   std::vector<float> host(session.logits_range().size / 4);
@@ -269,9 +269,9 @@ TEST(FcnSession, TwoThreadsShareOneNetwork) {
   // validation layer's thread-safety checks watch the shared device, queue and pipelines.
   const Model model = Model::load(convert_fcn("fcn16s_pytorchfcn.pth", "fcn16s_mt.vkseg").string());
   Network network(context(), model);
-  const io::NpyArray small = io::read_npy((fixture_dir() / "input_32x32.npy").string());
-  const io::NpyArray large = io::read_npy((fixture_dir() / "input_64x96.npy").string());
-  auto run_session = [&](const io::NpyArray& x, int repeats) {
+  const NpyArray small = read_npy((fixture_dir() / "input_32x32.npy").string());
+  const NpyArray large = read_npy((fixture_dir() / "input_64x96.npy").string());
+  auto run_session = [&](const NpyArray& x, int repeats) {
     Session session(network, 1, uint32_t(x.shape[2]), uint32_t(x.shape[3]));
     std::vector<std::vector<float>> results;
     for (int i = 0; i < repeats; ++i) {

@@ -38,7 +38,7 @@ bool has_note(const Model& model, const std::string& part) {
 }
 
 // Every file of fixture `stem` converts with `options` and matches PyTorch on every input.
-void check_stem(const std::string& stem, const graph::ConvertOptions& options = {}) {
+void check_stem(const std::string& stem, const ConvertOptions& options = {}) {
   for (const auto& file : entry(stem)["files"]) {
     SCOPED_TRACE(file.get<std::string>());
     const Model model =
@@ -78,7 +78,7 @@ TEST(LectureFcn, ReluOrNoneAfterFc6IsReadFromTheModule) {
   const Model assumed =
       Model::load(convert_fcn("lecture_norelu_fcn16s.pth", "assumed.vkseg").string());
   EXPECT_TRUE(has_note(assumed, "--no-fc-relu"));
-  graph::ConvertOptions no_relu;
+  ConvertOptions no_relu;
   no_relu.fc_relu = false;
   const Model chosen =
       Model::load(convert_fcn("lecture_norelu_fcn16s.pth", "chosen.vkseg", no_relu).string());
@@ -105,7 +105,7 @@ TEST(Fcn8sAtOnce, BareStateDictIsReadAsFcn8sAndSaysSo) {
       Model::load(convert_fcn("fcn8s_atonce_state_dict.pth", "assumed.vkseg").string());
   EXPECT_EQ(assumed.arch(), "fcn8s");
   EXPECT_TRUE(has_note(assumed, "--arch fcn8s-atonce"));
-  graph::ConvertOptions at_once;
+  ConvertOptions at_once;
   at_once.arch = "fcn8s-atonce";
   const Model chosen =
       Model::load(convert_fcn("fcn8s_atonce_state_dict.pth", "chosen.vkseg", at_once).string());

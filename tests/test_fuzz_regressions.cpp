@@ -10,7 +10,7 @@
 #include "checkpoint_fixtures.hpp"
 #include "graph/model_data.hpp"
 #include "harness.hpp"
-#include "io/image.hpp"
+#include "vkseg/image.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
@@ -37,11 +37,11 @@ TEST(FuzzRegressions, JpegHuffmanTableWithTooManyCodes) {
   ScratchDir dir;
   const std::string path = (dir.path() / "dht.jpg").string();
   write_bytes(path, bytes_of("\xff\xd8\xff\xc4\x00\x13\x00\xff\x02"s + std::string(14, '\0')));
-  EXPECT_NE(error_of([&] { io::read_image(path); }).find("Bogus Huffman table definition"),
+  EXPECT_NE(error_of([&] { read_image(path); }).find("Bogus Huffman table definition"),
             std::string::npos);
   // Fill bytes before SOI made a JPEG to stb; they never reach it.
   write_bytes(path, bytes_of("\xff\xff\xd8\xff\xc4\x00\x13\x00\xff\x02"s + std::string(14, '\0')));
-  EXPECT_NE(error_of([&] { io::read_image(path); }).find("not a readable JPEG"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_image(path); }).find("not a readable JPEG"), std::string::npos);
 }
 
 // fuzz_image (UBSan): a PNG whose first IDAT chunk is empty made stb_image 2.27 memcpy zero bytes
@@ -52,7 +52,7 @@ TEST(FuzzRegressions, PngWithAnEmptyFirstIdat) {
   const std::string crc = "\0\0\0\0"s;  // stb does not check CRCs
   write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0"s +
                              crc + "\0\0\0\0IDAT"s + crc + "\0\0\0\0IEND"s + crc));
-  EXPECT_NE(error_of([&] { io::read_image(path); }).find("first IDAT chunk is empty"),
+  EXPECT_NE(error_of([&] { read_image(path); }).find("first IDAT chunk is empty"),
             std::string::npos);
 }
 
@@ -63,7 +63,7 @@ TEST(FuzzRegressions, PngChunkLongerThanTheFile) {
   const std::string crc = "\0\0\0\0"s;
   write_bytes(path, bytes_of("\x89PNG\r\n\x1a\n"s + "\0\0\0\x0dIHDR\0\0\0\x19\0\0\0\x11\x08\x02\0\0\0"s +
                              crc + "\x40\0\0\0IDAT"s + "\x78\x9c\x01\0\0"s + crc));
-  EXPECT_NE(error_of([&] { io::read_image(path); })
+  EXPECT_NE(error_of([&] { read_image(path); })
                 .find("the PNG is truncated: its IDAT chunk at byte 33 holds 1073741824 bytes"),
             std::string::npos);
 }
@@ -75,7 +75,7 @@ TEST(FuzzRegressions, JpegEntropyDataBeyondTheHuffmanTable) {
   const std::string path =
       std::string(VKSEG_FUZZ_REGRESSIONS) + "/jpeg_entropy_data_beyond_huffman_table.jpg";
   try {
-    const io::Image image = io::read_image(path);
+    const Image image = read_image(path);
     EXPECT_EQ(image.rgb.size(), size_t(image.width) * image.height * 3);
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a readable JPEG"), std::string::npos) << e.what();
@@ -88,7 +88,7 @@ TEST(FuzzRegressions, PnmHeaderWithAHugeWidth) {
   ScratchDir dir;
   const std::string path = (dir.path() / "huge.ppm").string();
   write_bytes(path, bytes_of("P6\r" + std::string(60, '5') + " 1\n255\n"s));
-  EXPECT_NE(error_of([&] { io::read_image(path); }).find("not a readable PNG, JPEG or BMP image"),
+  EXPECT_NE(error_of([&] { read_image(path); }).find("not a readable PNG, JPEG or BMP image"),
             std::string::npos);
 }
 

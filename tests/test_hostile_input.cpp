@@ -13,9 +13,9 @@
 #include "io/checkpoint.hpp"
 #include "io/file_io.hpp"
 #include "io/json.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "io/pickle.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
 
@@ -99,9 +99,9 @@ TEST(HostileInput, TemporaryFilesNeverFollowSymlinks) {
     fs::create_symlink(victim, planted);
   }
   const std::vector<float> values{1.0f, 2.0f, 3.0f};
-  io::write_npy(output, {3}, values.data());
+  write_npy(output, {3}, values.data());
   EXPECT_EQ(contents(victim), "precious");
-  EXPECT_EQ(io::read_npy(output).values, values);
+  EXPECT_EQ(read_npy(output).values, values);
   EXPECT_TRUE(fs::is_symlink(output + ".tmp"));  // left alone, not replaced or removed
   // Whatever name is chosen, a link planted there is refused, dangling or not.
   const fs::path absent = dir / "absent";
@@ -114,12 +114,12 @@ TEST(HostileInput, TemporaryFilesNeverFollowSymlinks) {
   // An output that is itself a link is replaced by the new file; its target is not written.
   const std::string linked = (dir / "linked.npy").string();
   fs::create_symlink(victim, linked);
-  io::write_npy(linked, {3}, values.data());
+  write_npy(linked, {3}, values.data());
   EXPECT_FALSE(fs::is_symlink(linked));
   EXPECT_EQ(contents(victim), "precious");
   // A failed rename (onto a directory) leaves no temporary file behind.
   fs::create_directory(dir / "taken.npy");
-  EXPECT_ERROR(io::write_npy((dir / "taken.npy").string(), {3}, values.data()), "cannot rename");
+  EXPECT_ERROR(write_npy((dir / "taken.npy").string(), {3}, values.data()), "cannot rename");
   size_t temporary_files = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     temporary_files += entry.path().extension() == ".tmp" && !fs::is_symlink(entry.symlink_status());
@@ -130,20 +130,20 @@ TEST(HostileInput, TemporaryFilesNeverFollowSymlinks) {
 // --- 11: terminal control characters from files are escaped in messages
 
 TEST(Printable, EscapesWhatATerminalWouldActOnAndKeepsPrintableUtf8) {
-  EXPECT_EQ(io::printable("conv1.weight"), "conv1.weight");
-  EXPECT_EQ(io::printable("Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80"), "Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80");
-  EXPECT_EQ(io::printable("\x1b[2J\x1b]0;t\x07\n\r\t"), "\\x1b[2J\\x1b]0;t\\x07\\n\\r\\t");
-  EXPECT_EQ(io::printable("a\\x1b"), "a\\\\x1b");  // a literal backslash cannot pose as an escape
-  EXPECT_EQ(io::printable("\x7f"s + "\0"s), "\\x7f\\x00");
-  EXPECT_EQ(io::printable("\xc2\x9b" "31m"), "\\u009b31m");           // C1 CSI
-  EXPECT_EQ(io::printable("\xe2\x80\xae" "txt"), "\\u202etxt");       // right-to-left override
-  EXPECT_EQ(io::printable("\xe2\x80\xa8"), "\\u2028");               // line separator
-  EXPECT_EQ(io::printable("\xff\xc3"), "\\xff\\xc3");                 // not UTF-8, cut sequence
-  EXPECT_EQ(io::printable("\xc0\xaf"), "\\xc0\\xaf");                 // overlong '/'
-  EXPECT_EQ(io::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");        // a UTF-16 surrogate
-  EXPECT_EQ(io::printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
-  EXPECT_EQ(io::printable(std::string(300, 'n')), std::string(200, 'n') + "...");
-  EXPECT_EQ(io::printable("abcdef", 3), "abc...");
+  EXPECT_EQ(printable("conv1.weight"), "conv1.weight");
+  EXPECT_EQ(printable("Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80"), "Stra\xc3\x9f" "e \xe6\x97\xa5\xf0\x9f\x98\x80");
+  EXPECT_EQ(printable("\x1b[2J\x1b]0;t\x07\n\r\t"), "\\x1b[2J\\x1b]0;t\\x07\\n\\r\\t");
+  EXPECT_EQ(printable("a\\x1b"), "a\\\\x1b");  // a literal backslash cannot pose as an escape
+  EXPECT_EQ(printable("\x7f"s + "\0"s), "\\x7f\\x00");
+  EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\u009b31m");           // C1 CSI
+  EXPECT_EQ(printable("\xe2\x80\xae" "txt"), "\\u202etxt");       // right-to-left override
+  EXPECT_EQ(printable("\xe2\x80\xa8"), "\\u2028");               // line separator
+  EXPECT_EQ(printable("\xff\xc3"), "\\xff\\xc3");                 // not UTF-8, cut sequence
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");                 // overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");        // a UTF-16 surrogate
+  EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
+  EXPECT_EQ(printable(std::string(300, 'n')), std::string(200, 'n') + "...");
+  EXPECT_EQ(printable("abcdef", 3), "abc...");
 }
 
 TEST(HostileInput, TerminalControlCharactersInNamesAreEscaped) {

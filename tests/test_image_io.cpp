@@ -9,8 +9,8 @@
 #include <tuple>
 
 #include "harness.hpp"
-#include "io/image.hpp"
-#include "io/npy.hpp"
+#include "vkseg/image.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::test {
 namespace {
@@ -25,21 +25,21 @@ std::string image_fixture(const std::string& name) {
 }
 
 std::vector<uint8_t> npy_bytes(const std::string& name) {
-  const io::NpyArray a = io::read_npy(image_fixture(name));
+  const NpyArray a = read_npy(image_fixture(name));
   return std::vector<uint8_t>(a.values.begin(), a.values.end());
 }
 
 TEST(ImageIo, ReadsRgbPngBmpExactlyAndJpegClosely) {
   const std::vector<uint8_t> expected = npy_bytes("rgb_37x53.npy");
   for (const std::string name : {"rgb_37x53.png", "rgb_37x53.bmp"}) {
-    const io::Image image = io::read_image(image_fixture(name));
+    const Image image = read_image(image_fixture(name));
     EXPECT_EQ(image.width, 53u);
     EXPECT_EQ(image.height, 37u);
     EXPECT_EQ(image.source_channels, 3u);
     EXPECT_EQ(image.rgb, expected) << name;
   }
   const std::vector<uint8_t> smooth = npy_bytes("smooth_37x53.npy");
-  const io::Image jpeg = io::read_image(image_fixture("smooth_37x53.jpg"));
+  const Image jpeg = read_image(image_fixture("smooth_37x53.jpg"));
   ASSERT_EQ(jpeg.rgb.size(), smooth.size());
   double error = 0;
   for (size_t i = 0; i < smooth.size(); ++i) error += std::abs(int(jpeg.rgb[i]) - int(smooth[i]));
@@ -49,7 +49,7 @@ TEST(ImageIo, ReadsRgbPngBmpExactlyAndJpegClosely) {
 TEST(ImageIo, GreyAlphaAndSixteenBitBecomeRgb) {
   const std::vector<uint8_t> grey = npy_bytes("grey_41x29.npy");
   for (const std::string name : {"grey_41x29.png", "grey16_41x29.png"}) {
-    const io::Image image = io::read_image(image_fixture(name));
+    const Image image = read_image(image_fixture(name));
     ASSERT_EQ(image.rgb.size(), grey.size() * 3) << name;
     EXPECT_EQ(image.source_channels, 1u);
     for (size_t i = 0; i < grey.size(); ++i) {
@@ -59,13 +59,13 @@ TEST(ImageIo, GreyAlphaAndSixteenBitBecomeRgb) {
     }
   }
   const std::vector<uint8_t> rgba = npy_bytes("rgba_30x31.npy");
-  const io::Image image = io::read_image(image_fixture("rgba_30x31.png"));
+  const Image image = read_image(image_fixture("rgba_30x31.png"));
   EXPECT_EQ(image.source_channels, 4u);
   for (size_t i = 0; i < rgba.size() / 4; ++i) {
     for (int c = 0; c < 3; ++c) ASSERT_EQ(image.rgb[3 * i + c], rgba[4 * i + c]);  // alpha dropped
   }
   const std::vector<uint8_t> la = npy_bytes("grey_alpha_19x23.npy");
-  const io::Image grey_alpha = io::read_image(image_fixture("grey_alpha_19x23.png"));
+  const Image grey_alpha = read_image(image_fixture("grey_alpha_19x23.png"));
   EXPECT_EQ(grey_alpha.source_channels, 2u);
   for (size_t i = 0; i < la.size() / 2; ++i) ASSERT_EQ(grey_alpha.rgb[3 * i + 1], la[2 * i]);
 }
@@ -73,7 +73,7 @@ TEST(ImageIo, GreyAlphaAndSixteenBitBecomeRgb) {
 // The message of the Error reading `path` throws: one line, starting with the path.
 std::string read_error(const std::string& path) {
   try {
-    io::read_image(path);
+    read_image(path);
   } catch (const Error& e) {
     const std::string message = e.what();
     EXPECT_EQ(message.rfind(path, 0), 0u) << message;
@@ -156,7 +156,7 @@ TEST(HostileInput, TopDownBmpIsReadNotRefused) {
   std::memcpy(top_down.data() + 22, &negative_height, 4);
   const std::string path = (temp_dir() / "top_down.bmp").string();
   std::ofstream(path, std::ios::binary) << top_down;
-  const io::Image image = io::read_image(path);
+  const Image image = read_image(path);
   EXPECT_EQ(image.width, 53u);
   EXPECT_EQ(image.height, 37u);
   EXPECT_EQ(image.rgb, npy_bytes("rgb_37x53.npy"));
@@ -195,7 +195,7 @@ TEST(HostileInput, TruncatedImagesAreRefused) {
   EXPECT_NE(read_error(write("half.png", png.substr(0, png.size() / 2))).find("the PNG is truncated"),
             std::string::npos);
   const std::string labels = fixture_bytes("labels_palette_17x25.png");
-  EXPECT_THROW(io::read_label_png(write("labels.png", labels.substr(0, labels.size() / 2))), Error);
+  EXPECT_THROW(read_label_png(write("labels.png", labels.substr(0, labels.size() / 2))), Error);
 }
 
 // VKSEG_MAX_IMAGE_PIXELS sets the limit (here just below and at the 37x53 = 1961-pixel image).
@@ -206,26 +206,26 @@ TEST(ImageIo, PixelLimitComesFromTheEnvironment) {
   ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", "1960", 1), 0);
   EXPECT_NE(read_error(path).find("53x37 pixels exceed the limit of 1960"), std::string::npos);
   ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", "1961", 1), 0);
-  EXPECT_EQ(io::read_image(path).width, 53u);
+  EXPECT_EQ(read_image(path).width, 53u);
   // Anything but a positive count is refused, never read as "no limit" (-1 as 2^64 - 1).
   for (const char* bad : {"-1", "0", "lots", "99999999999999999999999"}) {
     ASSERT_EQ(::setenv("VKSEG_MAX_IMAGE_PIXELS", bad, 1), 0);
     EXPECT_NE(read_error(path).find("is not a positive number of pixels"), std::string::npos) << bad;
   }
   ASSERT_EQ(::unsetenv("VKSEG_MAX_IMAGE_PIXELS"), 0);
-  EXPECT_EQ(io::max_image_pixels(), io::k_default_max_image_pixels);
+  EXPECT_EQ(max_image_pixels(), k_default_max_image_pixels);
   if (outer) ::setenv("VKSEG_MAX_IMAGE_PIXELS", outer->c_str(), 1);
 }
 
 TEST(ImageIo, PaletteLabelsKeepTheirIndices) {
-  const io::LabelImage labels = io::read_label_png(image_fixture("labels_palette_17x25.png"));
+  const LabelImage labels = read_label_png(image_fixture("labels_palette_17x25.png"));
   EXPECT_EQ(labels.width, 25u);
   EXPECT_EQ(labels.height, 17u);
   EXPECT_EQ(labels.labels, npy_bytes("labels_palette_17x25.npy"));
   EXPECT_FALSE(labels.palette.empty());
-  EXPECT_EQ(io::read_label_png(image_fixture("grey_41x29.png")).labels, npy_bytes("grey_41x29.npy"));
-  EXPECT_THROW(io::read_label_png(image_fixture("rgb_37x53.png")), Error);  // colour is not labels
-  EXPECT_THROW(io::read_label_png(image_fixture("rgb_37x53.bmp")), Error);
+  EXPECT_EQ(read_label_png(image_fixture("grey_41x29.png")).labels, npy_bytes("grey_41x29.npy"));
+  EXPECT_THROW(read_label_png(image_fixture("rgb_37x53.png")), Error);  // colour is not labels
+  EXPECT_THROW(read_label_png(image_fixture("rgb_37x53.bmp")), Error);
 }
 
 TEST(ImageIo, WritesPalettePngsThatReadBack) {
@@ -235,18 +235,18 @@ TEST(ImageIo, WritesPalettePngsThatReadBack) {
   std::vector<std::array<uint8_t, 3>> palette;
   for (uint32_t i = 0; i < 21; ++i) palette.push_back({uint8_t(i * 12), uint8_t(255 - i), uint8_t(i)});
   const std::string path = (temp_dir() / "mask.png").string();
-  io::write_indexed_png(path, width, height, labels.data(), palette);
-  const io::LabelImage back = io::read_label_png(path);
+  write_indexed_png(path, width, height, labels.data(), palette);
+  const LabelImage back = read_label_png(path);
   EXPECT_EQ(back.labels, labels);
   EXPECT_EQ(back.palette, palette);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   // The same file read as an image shows the palette colours.
-  const io::Image colours = io::read_image(path);
+  const Image colours = read_image(path);
   for (size_t i = 0; i < labels.size(); ++i) {
     for (int c = 0; c < 3; ++c) ASSERT_EQ(colours.rgb[3 * i + c], palette[labels[i]][c]);
   }
   const std::vector<std::array<uint8_t, 3>> too_many(257);
-  EXPECT_THROW(io::write_indexed_png(path, width, height, labels.data(), too_many), Error);
+  EXPECT_THROW(write_indexed_png(path, width, height, labels.data(), too_many), Error);
 }
 
 }  // namespace

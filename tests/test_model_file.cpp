@@ -70,9 +70,6 @@ void edit_graph(io::SafetensorsFile& f, const std::function<void(nlohmann::json&
   f.metadata["graph"] = graph.dump();
 }
 
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
-
 TEST(ModelFile, RoundTripsAndRuns) {
   const std::string path = temp_path("tiny.vkseg");
   detail::ModelData m = tiny_model();

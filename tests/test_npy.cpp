@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::test {
@@ -30,13 +30,13 @@ std::string write_temp(const std::string& bytes) {
 }
 
 std::vector<int64_t> shape_of(const std::string& header, size_t data_bytes, int major = 1) {
-  return io::read_npy(write_temp(npy_file(header, data_bytes, major))).shape;
+  return read_npy(write_temp(npy_file(header, data_bytes, major))).shape;
 }
 
 std::string npy_error(const std::string& header, size_t data_bytes) {
   const std::string path = write_temp(npy_file(header, data_bytes));
   try {
-    io::read_npy(path);
+    read_npy(path);
   } catch (const Error& e) {
     const std::string message = e.what();
     EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
@@ -54,8 +54,8 @@ std::string npy_error(const std::string& header, size_t data_bytes) {
 TEST(Npy, RoundTripsThroughTheWriter) {
   const std::vector<float> values = random_floats(2 * 3 * 5);
   const std::string path = (temp_dir() / "round.npy").string();
-  io::write_npy(path, {2, 3, 5}, values.data());
-  const io::NpyArray back = io::read_npy(path);
+  write_npy(path, {2, 3, 5}, values.data());
+  const NpyArray back = read_npy(path);
   EXPECT_EQ(back.shape, (std::vector<int64_t>{2, 3, 5}));
   EXPECT_EQ(back.values, values);
 }

@@ -117,6 +117,78 @@ TEST(OnnxMapping, ResizeSizesFromArithmeticOnDimsAreRefusedNamingTheNode) {
       << error;
 }
 
+// torch.onnx's y[:, :, 5:5 + x.size(2), 3:3 + x.size(3)] (pytorch-fcn's Caffe crops): one Slice
+// per axis, each ending at the offset plus a dimension of x.
+std::vector<NodeDef> crop_to_size_of_x() {
+  std::vector<NodeDef> nodes{{"shape_x", "Shape", "", {"x"}, {"sx"}, {}}};
+  for (const char* axis : {"2", "3"}) {
+    const std::string a = axis, offset = a == "2" ? "five" : "three";
+    nodes.push_back({"dim" + a, "Gather", "", {"sx", "scalar" + a}, {"d" + a}, {}});
+    nodes.push_back({"end" + a, "Add", "", {"d" + a, "scalar_" + offset}, {"e" + a}, {}});
+    nodes.push_back({"ends" + a, "Unsqueeze", "", {"e" + a, "zero"}, {"ends_" + a}, {}});
+  }
+  nodes.push_back({"crop_h", "Slice", "", {"y", "five", "ends_2", "two", "one"}, {"yh"}, {}});
+  nodes.push_back({"crop_w", "Slice", "", {"yh", "three", "ends_3", "three_axis", "one"},
+                   {"out"}, {}});
+  return nodes;
+}
+
+onnx::ModelFile crop_model(std::vector<NodeDef> nodes, const std::string& output = "out") {
+  onnx::ModelFile file = model_with(std::move(nodes), output);
+  add_slice_bounds(file);
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"scalar2", 2}, {"scalar3", 3},
+                                {"scalar_five", 5}, {"scalar_three", 3}}) {
+    TensorData scalar;
+    scalar.is_float = false, scalar.ints = {v};
+    file.initializers[name] = scalar;
+  }
+  file.initializers["one"] = ints({1});
+  file.initializers["three"] = file.initializers["three_axis"] = ints({3});
+  file.initializers["five"] = ints({5});
+  return file;
+}
+
+TEST(OnnxMapping, SlicesOfHeightAndWidthToAnotherTensorsSizeBecomeOneCrop) {
+  const detail::ModelData model = onnx::build_onnx(crop_model(crop_to_size_of_x()), "m.onnx", {});
+  ASSERT_EQ(model.graph.nodes.size(), 2u);  // conv, crop
+  const graph::Node& crop = model.graph.nodes.back();
+  EXPECT_EQ(crop.op, "crop");
+  EXPECT_EQ(crop.inputs, (std::vector<std::string>{"y", "x"}));
+  EXPECT_EQ(crop.attr_ints("offset"), (graph::Ints{5, 3}));
+}
+
+TEST(OnnxMapping, UnsupportedSlicesOfActivationsAreRefusedNamingWhatIsSupported) {
+  std::vector<NodeDef> nodes = crop_to_size_of_x();
+  onnx::ModelFile file = crop_model(nodes);
+  file.initializers["one"] = ints({-1});
+  EXPECT_NE(refusal(file).find("node 'crop_h' (Slice): attribute 'steps' = [-1] is not "
+                               "supported; supported: 1 on activations"),
+            std::string::npos)
+      << refusal(file);
+  file = crop_model(nodes);
+  file.initializers["two"] = ints({1});
+  EXPECT_NE(refusal(file).find("node 'crop_h' (Slice): attribute 'axes' = [1] is not supported; "
+                               "supported: 2 and 3 (height and width) on activations"),
+            std::string::npos)
+      << refusal(file);
+  // Ends that are not the start plus x's size on that axis: here 5 + dim 3 on axis 2.
+  nodes[nodes.size() - 2].inputs[2] = "ends_3";
+  EXPECT_NE(refusal(crop_model(nodes)).find("node 'crop_h' (Slice): ends (dim 3 of 'x' + 3) "
+                                            "for axis 2: on an activation, a crop to another "
+                                            "activation's height and width is supported"),
+            std::string::npos)
+      << refusal(crop_model(nodes));
+  // Half a crop read by anything but the Slice of the other axis.
+  nodes = crop_to_size_of_x();
+  nodes.back() = {"relu", "Relu", "", {"yh"}, {"out"}, {}};
+  EXPECT_NE(refusal(crop_model(nodes)).find("node 'relu' (Relu): input 'yh' is a Slice of one "
+                                            "axis of an activation"),
+            std::string::npos);
+  nodes.pop_back();
+  EXPECT_NE(refusal(crop_model(nodes, "yh")).find("the graph output 'yh' is a Slice of one axis"),
+            std::string::npos);
+}
+
 TEST(OnnxMapping, UnknownAttributeIsRefusedByName) {
   onnx::ModelFile file = model_with({}, "y");
   file.nodes[0].attrs["fancy"] = int_attr(1);

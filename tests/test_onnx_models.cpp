@@ -1,8 +1,9 @@
 // ONNX exports of segmentation networks (tests/fixtures/make_onnx_fixtures.py: torch.onnx.export
-// with dynamic height and width, random weights; FLOAT16 and external initializers too)
-// converted and run at another size than the export's, against PyTorch's outputs: max |error| <= 1e-4 of the output's standard deviation,
-// argmax agreement >= 99.9% (ties as in parity.hpp); at fp16 where the device stores it, the
-// agreement of parity.hpp. Then hostile files, each refused with one clear line.
+// with dynamic height and width, random weights; FLOAT16 and external initializers too;
+// pytorch-fcn's FCN-32s/16s/8s, whose Caffe crops are Slices of activations) converted and run at
+// another size than the export's, against PyTorch's outputs: max |error| <= 1e-4 of the output's
+// standard deviation, argmax agreement >= 99.9% (ties as in parity.hpp); at fp16 where the device
+// stores it, the agreement of parity.hpp. Then hostile files, each refused with one clear line.
 #include <fmt/format.h>
 
 #include <fstream>
@@ -65,7 +66,15 @@ INSTANTIATE_TEST_SUITE_P(Exports, OnnxModelMatchesPyTorch,
                                            "ops_net_opset17", "ops_net_argmax", "ops_net_fp16",
                                            "lraspp_mobilenet_v3_large",
                                            "deeplabv3_resnet50", "fcn_resnet50", "unet",
-                                           "pytorch_unet_bilinear", "pytorch_unet_transposed"));
+                                           "pytorch_unet_bilinear", "pytorch_unet_transposed",
+                                           "pytorch_fcn_fcn32s_opset11",
+                                           "pytorch_fcn_fcn32s_opset13",
+                                           "pytorch_fcn_fcn32s_opset17",
+                                           "pytorch_fcn_fcn16s_opset11",
+                                           "pytorch_fcn_fcn16s_opset13",
+                                           "pytorch_fcn_fcn16s_opset17",
+                                           "pytorch_fcn_fcn8s_opset11", "pytorch_fcn_fcn8s_opset13",
+                                           "pytorch_fcn_fcn8s_opset17"));
 
 TEST(OnnxImport, ReadsExternalDataBesideTheModel) {
   const Model model = convert("ops_net_external");

@@ -19,7 +19,7 @@
 #include <fstream>
 
 #include "harness.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "op_harness.hpp"
 #include "ops/resize.hpp"
 
@@ -270,8 +270,8 @@ TEST_P(ResizeMatchesPyTorch, Interpolate) {
   ASSERT_GE(cases["cases"].size(), 18u);
   for (const nlohmann::json& c : cases["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
-    const io::NpyArray x = io::read_npy((dir / c["input"].get<std::string>()).string());
-    const io::NpyArray expected = io::read_npy((dir / c["output"].get<std::string>()).string());
+    const NpyArray x = read_npy((dir / c["input"].get<std::string>()).string());
+    const NpyArray expected = read_npy((dir / c["output"].get<std::string>()).string());
     const auto& s = x.shape;
     const ops::Shape in{uint32_t(s[0]), uint32_t(s[1]), uint32_t(s[2]), uint32_t(s[3])};
     const GraphOutput y =

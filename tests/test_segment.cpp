@@ -5,8 +5,8 @@
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
-#include "io/image.hpp"
-#include "io/npy.hpp"
+#include "vkseg/image.hpp"
+#include "vkseg/npy.hpp"
 #include "ops/confusion.hpp"
 #include "vkseg/segment.hpp"
 
@@ -22,7 +22,7 @@ fs::path fixture_root() {
 }
 
 Model convert_fixture(const std::string& checkpoint, bool caffe_padding) {
-  graph::ConvertOptions options;
+  ConvertOptions options;
   options.caffe_padding = caffe_padding;
   detail::ModelData data = graph::build_fcn(
       io::read_checkpoint((fixture_root() / "fcn" / checkpoint).string()), options);
@@ -37,12 +37,12 @@ TEST(Segment, OddSizesArePaddedAndCroppedLikePyTorch) {
   Network network(context(), model);
   Segmenter segmenter(network);
   for (const std::string name : {"seg_45x70", "seg_64x33"}) {
-    const io::Image image = io::read_image((fixture_root() / "images" / (name + ".png")).string());
+    const Image image = read_image((fixture_root() / "images" / (name + ".png")).string());
     const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
     ASSERT_EQ(map.width, image.width);
     ASSERT_EQ(map.height, image.height);
-    const io::NpyArray expected =
-        io::read_npy((fixture_root() / "images" / (name + "_labels.npy")).string());
+    const NpyArray expected =
+        read_npy((fixture_root() / "images" / (name + "_labels.npy")).string());
     size_t same = 0;
     for (size_t i = 0; i < map.labels.size(); ++i) same += map.labels[i] == uint32_t(expected.values[i]);
     const double agreement = double(same) / double(map.labels.size());
@@ -58,7 +58,7 @@ TEST(Segment, GreyAndRgbaImagesSegmentAsTheirRgbEquivalents) {
   Network network(context(), model);
   Segmenter segmenter(network);
   for (const std::string name : {"grey_41x29.png", "rgba_30x31.png", "grey_alpha_19x23.png"}) {
-    const io::Image image = io::read_image((fixture_root() / "images" / name).string());
+    const Image image = read_image((fixture_root() / "images" / name).string());
     const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
     // The same pixels through a session of exactly that size.
     Session session(network, 1, image.height, image.width);

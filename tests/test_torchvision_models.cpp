@@ -29,7 +29,7 @@ const nlohmann::json& entry(const std::string& stem) {
   throw std::runtime_error("no fixture " + stem);
 }
 
-Model convert(const std::string& file, graph::ConvertOptions options = {}) {
+Model convert(const std::string& file, ConvertOptions options = {}) {
   detail::ModelData model = graph::build_model(
       io::read_checkpoint((fixture_dir("torchvision") / file).string()), options);
   const fs::path out = temp_dir() / (file + ".vkseg");
@@ -87,7 +87,7 @@ TEST(TorchvisionConvert, ErrorsNameTheKeyThatDoesNotFitAndTheFamilies) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("classifier.extra.weight"), std::string::npos) << e.what();
   }
-  graph::ConvertOptions wrong;
+  ConvertOptions wrong;
   wrong.arch = "deeplabv3_resnet50";
   try {
     graph::build_model(

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -46,6 +47,7 @@ class Segmenter {
   std::pair<uint32_t, uint32_t> network_size(uint32_t width, uint32_t height) const;
   // The session for a padded size (created on first use).
   Session& session(uint32_t padded_height, uint32_t padded_width);
+  Network& network() const { return network_; }
 
  private:
   Network& network_;
@@ -53,6 +55,12 @@ class Segmenter {
   std::map<std::pair<uint32_t, uint32_t>, Session> sessions_;
   std::vector<float> input_;
 };
+
+// `rgb` (height x width x 3) with each pixel of a class other than 0 (background) blended with
+// the class colour: out = (1 - alpha) * pixel + alpha * colour, rounded (`vkseg segment
+// --overlay`).
+std::vector<uint8_t> blend_overlay(const uint8_t* rgb, const LabelMap& labels,
+                                   const std::vector<ClassInfo>& classes, float alpha);
 
 // The model's preprocessing of an RGB image into planar floats (channels in the model's order),
 // written into a padded_height x padded_width plane per channel; the pad stays 0.
@@ -82,6 +90,31 @@ class ConfusionMatrix {
  private:
   uint32_t classes_;
   std::vector<uint64_t> counts_;
+};
+
+namespace detail {
+struct EvaluatorState;
+}
+
+// Scores a segmentation set on the device (`vkseg eval`): each image is segmented and its pixels
+// counted into a confusion matrix there, so label maps are never read back.
+class Evaluator {
+ public:
+  // Truth labels equal to `ignore` are not counted.
+  explicit Evaluator(Segmenter& segmenter, uint32_t ignore = 255);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // Segments `rgb` (height x width x 3) and counts it against `truth` (height x width labels,
+  // each `ignore` or a class index). Throws Error, counting nothing, for a truth label outside
+  // the classes or a network that scores pixels NaN or infinite.
+  void add(const uint8_t* rgb, uint32_t width, uint32_t height, const uint8_t* truth);
+  // Every pixel counted so far.
+  ConfusionMatrix matrix();
+
+ private:
+  std::unique_ptr<detail::EvaluatorState> state_;
 };
 
 }  // namespace vkseg

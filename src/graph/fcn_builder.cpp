@@ -1,6 +1,6 @@
 #include "graph/fcn_builder.hpp"
 #include "graph/fcn_hints.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -28,7 +28,7 @@ struct Layer {
   std::optional<io::NamedTensor> bias;
   int64_t dim(size_t i) const { return weight.shape[i]; }
   std::string describe() const {
-    return fmt::format("tensor '{}' ({})", io::printable(weight.name), fmt::join(weight.shape, "x"));
+    return fmt::format("tensor '{}' ({})", printable(weight.name), fmt::join(weight.shape, "x"));
   }
 };
 
@@ -52,7 +52,7 @@ std::vector<Layer> group_layers(std::vector<io::NamedTensor>& tensors) {
     } else {
       throw Error(fmt::format("tensor '{}' (rank {}) fits no convolution or linear layer of a "
                               "VGG16 FCN; {}",
-                              io::printable(t.name), t.shape.size(), k_families));
+                              printable(t.name), t.shape.size(), k_families));
     }
   }
   for (auto [bias, preceding] : biases) {
@@ -60,7 +60,7 @@ std::vector<Layer> group_layers(std::vector<io::NamedTensor>& tensors) {
     const size_t index = same_module != layer_of_module.end() ? same_module->second : preceding;
     if (index == SIZE_MAX || layers[index].bias ||
         layers[index].weight.shape[0] != bias->shape[0]) {
-      throw Error(fmt::format("tensor '{}' ({} values) is the bias of no layer", io::printable(bias->name),
+      throw Error(fmt::format("tensor '{}' ({} values) is the bias of no layer", printable(bias->name),
                               bias->shape[0]));
     }
     layers[index].bias = std::move(*bias);
@@ -370,7 +370,7 @@ void order_fcn8s_upsamplings(std::vector<Layer*>& up4, std::vector<std::string>&
         "assumed '{}' upsamples score_fr and '{}' the pool4 fusion: their shapes are equal and a "
         "safetensors file keeps no order; if it is the other way round, convert the torch.save "
         "state dict instead",
-        io::printable(up4[0]->weight.name), io::printable(up4[1]->weight.name)));
+        printable(up4[0]->weight.name), printable(up4[1]->weight.name)));
   }
 }
 

@@ -5,19 +5,9 @@
 
 #include "graph/model_data.hpp"
 #include "io/checkpoint.hpp"
+#include "vkseg/convert.hpp"
 
 namespace vkseg::graph {
-
-struct ConvertOptions {
-  std::string arch = "auto";  // auto, fcn32s, fcn16s, fcn8s, fcn8s-atonce, vgg16
-  std::optional<uint32_t> num_classes;
-  // Each of these, when not given, is read from a whole pickled module where the file is one,
-  // else assumed, and the assumption is recorded in the model's notes:
-  std::optional<bool> fc_relu;        // ReLU after fc6 and fc7 (the FCN paper has them)
-  std::optional<bool> caffe_padding;  // true: conv1_1 padded by 100, Caffe's crop offsets
-                                      // (pytorch-fcn); false: the aligned layout (padding 1,
-                                      // fc6 and upsampling padded, no crops; the lecture's FCN)
-};
 
 // Recognises a VGG16 FCN (pytorch-fcn's FCN32s/16s/8s/8sAtOnce, the lecture's FCN with a 1x1
 // fc6 and biased upsampling, or any naming of them) or a torchvision VGG16 classifier (made

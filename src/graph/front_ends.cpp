@@ -25,6 +25,10 @@ FrontEnd front_end_of(const std::string& arch) {
 
 }  // namespace
 
+}  // namespace vkseg::graph
+
+namespace vkseg {
+
 const std::vector<ArchInfo>& supported_archs() {
   static const std::vector<ArchInfo> archs{
       {"auto", "recognised from the checkpoint (the default)"},
@@ -43,6 +47,10 @@ const std::vector<ArchInfo>& supported_archs() {
   };
   return archs;
 }
+
+}  // namespace vkseg
+
+namespace vkseg::graph {
 
 detail::ModelData build_model(io::Checkpoint checkpoint, const ConvertOptions& options) {
   const auto& archs = supported_archs();

@@ -8,12 +8,6 @@
 
 namespace vkseg::graph {
 
-// Every --arch value with what it converts, for `vkseg convert --arch list` and errors.
-struct ArchInfo {
-  std::string name, description;
-};
-const std::vector<ArchInfo>& supported_archs();
-
 // The model of `checkpoint`, by the front end `options.arch` names or, for "auto", the one its
 // tensor names fit; classes named by default (PASCAL VOC for 21), the graph validated.
 detail::ModelData build_model(io::Checkpoint checkpoint, const ConvertOptions& options);

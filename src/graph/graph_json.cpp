@@ -4,7 +4,7 @@
 
 #include "graph/validate.hpp"
 #include "ops/registry.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::graph {
@@ -12,7 +12,7 @@ namespace vkseg::graph {
 namespace {
 
 [[noreturn]] void fail(const std::string& node, const std::string& problem) {
-  throw Error(fmt::format("graph node '{}': {}", io::printable(node), problem));
+  throw Error(fmt::format("graph node '{}': {}", printable(node), problem));
 }
 
 nlohmann::ordered_json attr_json(const AttrValue& value) {
@@ -33,7 +33,7 @@ std::vector<std::string> names(const nlohmann::json& j, const char* key, const s
 // validate()'s.
 AttrValue read_attr(const nlohmann::json& v, ops::AttrType type, const std::string& key,
                     const std::string& node) {
-  auto wrong = [&]() -> AttrValue { fail(node, fmt::format("attribute '{}' has the wrong type", io::printable(key))); };
+  auto wrong = [&]() -> AttrValue { fail(node, fmt::format("attribute '{}' has the wrong type", printable(key))); };
   auto integer = [&](const nlohmann::json& x) -> int64_t {
     if (x.is_number_unsigned()) {
       if (x.get<uint64_t>() > uint64_t(INT64_MAX)) wrong();
@@ -77,7 +77,7 @@ Node node_from_json(const nlohmann::json& j) {
   if (!j.contains("op") || !j["op"].is_string()) fail(n.name, "missing 'op'");
   n.op = j["op"].get<std::string>();
   const ops::OpDef* def = ops::find_op(n.op);
-  if (!def) fail(n.name, fmt::format("unknown op '{}'; supported: {}", io::printable(n.op), ops::op_names()));
+  if (!def) fail(n.name, fmt::format("unknown op '{}'; supported: {}", printable(n.op), ops::op_names()));
   n.inputs = names(j, "inputs", n.name);
   n.outputs = names(j, "outputs", n.name);
   if (j.contains("attrs")) {
@@ -85,7 +85,7 @@ Node node_from_json(const nlohmann::json& j) {
     for (const auto& [key, value] : j["attrs"].items()) {
       const ops::AttrSpec* spec = nullptr;
       for (const ops::AttrSpec& s : def->schema.attrs) spec = s.name == key ? &s : spec;
-      if (!spec) fail(n.name, fmt::format("unknown attribute '{}' of {}", io::printable(key), n.op));
+      if (!spec) fail(n.name, fmt::format("unknown attribute '{}' of {}", printable(key), n.op));
       n.attrs[key] = read_attr(value, spec->type, key, n.name);
     }
   }
@@ -157,7 +157,7 @@ Node node_from_v1(const nlohmann::json& j) {
   } else if (n.op == "crop" || n.op == "crop_add") {
     copy("offset", "offset");
   } else if (n.op != "relu") {
-    fail(n.name, fmt::format("unknown op '{}' in a version 1 model", io::printable(n.op)));
+    fail(n.name, fmt::format("unknown op '{}' in a version 1 model", printable(n.op)));
   }
   return n;
 }

@@ -16,7 +16,7 @@
 #include "io/json.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg {
 
@@ -98,7 +98,7 @@ uint32_t size_metadata(const std::map<std::string, std::string>& m, const char* 
   const std::string text = metadata_value(m, key);
   if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(text) == 0 || std::stoul(text) > 4096) {
-    throw Error(fmt::format("metadata '{}' = '{}' is not a size from 1 to 4096", key, io::printable(text)));
+    throw Error(fmt::format("metadata '{}' = '{}' is not a size from 1 to 4096", key, printable(text)));
   }
   return uint32_t(std::stoul(text));
 }
@@ -138,13 +138,13 @@ void check_model(const ModelData& model, graph::Graph& graph) {
     for (const auto& [role, name] : n.weights) used.insert(name);
   }
   for (const auto& [name, w] : model.weights) {
-    if (!used.count(name)) throw Error(fmt::format("tensor '{}' is used by no layer", io::printable(name)));
+    if (!used.count(name)) throw Error(fmt::format("tensor '{}' is used by no layer", printable(name)));
   }
   if (model.classes.empty()) throw Error("the model names no classes");
   // Labels index the classes and their colours: one per channel of the logits, exactly.
   if (int64_t(model.classes.size()) != output_channels.front()) {
     throw Error(fmt::format("the model names {} classes but its output '{}' has {} channels",
-                            model.classes.size(), io::printable(graph.outputs.front()),
+                            model.classes.size(), printable(graph.outputs.front()),
                             output_channels.front()));
   }
 }
@@ -170,7 +170,7 @@ std::vector<std::string> non_finite_weights(const ModelData& model) {
   for (const auto& [name, w] : model.weights) {
     const size_t bad = size_t(std::count_if(w.values.begin(), w.values.end(),
                                             [](float v) { return !std::isfinite(v); }));
-    if (bad) found.push_back(fmt::format("'{}' ({} of {} values)", io::printable(name), bad, w.values.size()));
+    if (bad) found.push_back(fmt::format("'{}' ({} of {} values)", printable(name), bad, w.values.size()));
   }
   return found;
 }
@@ -243,32 +243,32 @@ Model Model::load(const std::string& path) {
     if (version != "1" && version != std::to_string(detail::k_model_format_version)) {
       throw Error(fmt::format("model format version '{}' is not supported (this vkseg reads 1 to "
                               "{})",
-                              io::printable(version), detail::k_model_format_version));
+                              printable(version), detail::k_model_format_version));
     }
     model->arch = detail::metadata_value(meta, "arch");
     model->weight_dtype = detail::metadata_value(meta, "weight_dtype");
     if (model->weight_dtype != "fp32" && model->weight_dtype != "fp16") {
-      throw Error(fmt::format("weight_dtype '{}' is not fp32 or fp16", io::printable(model->weight_dtype)));
+      throw Error(fmt::format("weight_dtype '{}' is not fp32 or fp16", printable(model->weight_dtype)));
     }
     // save_model stores every tensor in the model's weight dtype.
     const bool half = model->weight_dtype == "fp16";
     const std::string stored_dtype = half ? "F16" : "F32";
     const std::string channels = detail::metadata_value(meta, "input_channels");
     if (channels.size() != 1 || channels[0] < '1' || channels[0] > '4') {
-      throw Error(fmt::format("input_channels '{}' is not 1 to 4", io::printable(channels)));
+      throw Error(fmt::format("input_channels '{}' is not 1 to 4", printable(channels)));
     }
     model->input_channels = uint32_t(channels[0] - '0');
     model->input_multiple = detail::size_metadata(meta, "input_multiple");
     model->min_input = detail::size_metadata(meta, "min_input");
     for (const io::SafetensorsTensor& t : file.tensors) {
       if (t.dtype != stored_dtype) {
-        throw Error(fmt::format("tensor '{}' has dtype {}; this {} model holds {}", io::printable(t.name),
-                                io::printable(t.dtype),
+        throw Error(fmt::format("tensor '{}' has dtype {}; this {} model holds {}", printable(t.name),
+                                printable(t.dtype),
                                 model->weight_dtype, stored_dtype));
       }
       // No layer has an empty weight or bias, and the byte count bounds no dimension of an empty
       // tensor (0 x 2^62 takes 0 bytes), so the graph checks could overflow on one.
-      if (t.data.empty()) throw Error(fmt::format("tensor '{}' holds no values", io::printable(t.name)));
+      if (t.data.empty()) throw Error(fmt::format("tensor '{}' holds no values", printable(t.name)));
       detail::WeightTensor w{t.shape, {}};
       uint64_t count = 1;
       for (int64_t d : t.shape) count *= uint64_t(d);
@@ -303,7 +303,7 @@ Model Model::load(const std::string& path) {
         }
       }
     } catch (const nlohmann::json::exception& e) {
-      throw Error(fmt::format("malformed model metadata: {}", io::printable(e.what())));
+      throw Error(fmt::format("malformed model metadata: {}", printable(e.what())));
     }
     detail::validate_model(*model);
     graph::optimize(*model);

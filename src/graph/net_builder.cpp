@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "vkseg/error.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::graph {
 
@@ -31,7 +31,7 @@ bool NetBuilder::has(const std::string& tensor) const { return tensors_.count(te
 const std::vector<int64_t>& NetBuilder::shape(const std::string& tensor) const {
   const auto it = tensors_.find(tensor);
   if (it == tensors_.end()) {
-    throw Error(fmt::format("the checkpoint lacks '{}', which a {} has", io::printable(tensor), family_));
+    throw Error(fmt::format("the checkpoint lacks '{}', which a {} has", printable(tensor), family_));
   }
   return it->second.shape;
 }
@@ -103,7 +103,7 @@ std::string NetBuilder::node(const std::string& name, const std::string& op,
 void NetBuilder::finish(detail::ModelData& model, const std::string& output) {
   for (const std::string& name : order_) {
     if (used_.at(name) == Use::None) {
-      throw Error(fmt::format("tensor '{}' ({}) fits no part of a {}", io::printable(name),
+      throw Error(fmt::format("tensor '{}' ({}) fits no part of a {}", printable(name),
                               fmt::join(tensors_.at(name).shape, "x"), family_));
     }
   }
@@ -116,7 +116,7 @@ void NetBuilder::finish(detail::ModelData& model, const std::string& output) {
 
 void expect_shape(const NetBuilder& b, const std::string& tensor, const std::vector<int64_t>& shape) {
   if (b.shape(tensor) != shape) {
-    throw Error(fmt::format("'{}' is {}, where a {} has {}", io::printable(tensor), fmt::join(b.shape(tensor), "x"),
+    throw Error(fmt::format("'{}' is {}, where a {} has {}", printable(tensor), fmt::join(b.shape(tensor), "x"),
                             b.family(), fmt::join(shape, "x")));
   }
 }

@@ -392,9 +392,9 @@ void Session::record(VkCommandBuffer command_buffer, const BufferUse& input_befo
   const VkBufferMemoryBarrier outputs[] = {
       buffer_barrier(s.logits.view, own_writes, dst_access, src_family, dst_family),
       buffer_barrier(s.labels.view(), own_writes, dst_access, src_family, dst_family)};
-  const VkPipelineStageFlags next =
-      release ? VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT
-              : (outputs_after.stages ? outputs_after.stages : VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+  const VkPipelineStageFlags next = release || !outputs_after.stages
+                                        ? VkPipelineStageFlags(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT)
+                                        : outputs_after.stages;
   vkCmdPipelineBarrier(command_buffer, own, next, 0, 0, nullptr, 2, outputs, 0, nullptr);
 }
 

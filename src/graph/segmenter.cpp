@@ -93,6 +93,20 @@ LabelMap Segmenter::segment(const uint8_t* rgb, uint32_t width, uint32_t height)
   return map;
 }
 
+std::vector<uint8_t> blend_overlay(const uint8_t* rgb, const LabelMap& labels,
+                                   const std::vector<ClassInfo>& classes, float alpha) {
+  std::vector<uint8_t> out(rgb, rgb + size_t(3) * labels.width * labels.height);
+  for (size_t i = 0; i < labels.labels.size(); ++i) {
+    const uint32_t label = labels.labels[i];
+    if (label == 0 || label >= classes.size()) continue;  // background stays as it is
+    for (int c = 0; c < 3; ++c) {
+      const float blended = (1 - alpha) * float(out[3 * i + c]) + alpha * float(classes[label].rgb[c]);
+      out[3 * i + c] = uint8_t(std::lround(blended));
+    }
+  }
+  return out;
+}
+
 ConfusionMatrix::ConfusionMatrix(uint32_t classes)
     : classes_(classes), counts_(size_t(classes) * classes, 0) {}
 

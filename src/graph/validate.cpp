@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "ops/registry.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::graph {
@@ -16,8 +16,8 @@ namespace vkseg::graph {
 namespace {
 
 [[noreturn]] void fail(const Node& node, const std::string& problem) {
-  throw Error(fmt::format("graph node '{}' ({}): {}", io::printable(node.name),
-                          io::printable(node.op), problem));
+  throw Error(fmt::format("graph node '{}' ({}): {}", printable(node.name),
+                          printable(node.op), problem));
 }
 
 const char* type_name(ops::AttrType type) {
@@ -82,7 +82,7 @@ void check_attribute(const Node& node, const ops::AttrSpec& spec, AttrValue& val
     bool known = false;
     for (const std::string& c : spec.choices) known = known || c == *s;
     if (!known) {
-      fail(node, fmt::format("attribute '{}' is '{}'; supported: {}", spec.name, io::printable(*s),
+      fail(node, fmt::format("attribute '{}' is '{}'; supported: {}", spec.name, printable(*s),
                              fmt::join(spec.choices, ", ")));
     }
   }
@@ -99,7 +99,7 @@ void check_node(Node& node, const ops::OpSchema& schema, const Weights& weights)
     fail(node, fmt::format("has {} output(s), not {}", schema.outputs, node.outputs.size()));
   }
   for (const auto& [key, value] : node.attrs) {
-    if (!schema.has_attr(key)) fail(node, fmt::format("unknown attribute '{}'", io::printable(key)));
+    if (!schema.has_attr(key)) fail(node, fmt::format("unknown attribute '{}'", printable(key)));
   }
   for (const ops::AttrSpec& spec : schema.attrs) {
     auto it = node.attrs.find(spec.name);
@@ -112,8 +112,8 @@ void check_node(Node& node, const ops::OpSchema& schema, const Weights& weights)
   for (const auto& [role, tensor] : node.weights) {
     bool known = false;
     for (const ops::WeightSpec& w : schema.weights) known = known || w.role == role;
-    if (!known) fail(node, fmt::format("unknown weight role '{}'", io::printable(role)));
-    if (!weights.count(tensor)) fail(node, fmt::format("weight '{}' is not in the file", io::printable(tensor)));
+    if (!known) fail(node, fmt::format("unknown weight role '{}'", printable(role)));
+    if (!weights.count(tensor)) fail(node, fmt::format("weight '{}' is not in the file", printable(tensor)));
   }
   for (const ops::WeightSpec& w : schema.weights) {
     if (w.required && !node.weights.count(w.role)) {
@@ -145,7 +145,7 @@ std::vector<int64_t> validate(Graph& graph, const Weights& weights, uint32_t inp
       if (it == channels.end()) {
         fail(node, fmt::format("input '{}' is not produced by an earlier node (a dangling name "
                                "or a cycle)",
-                               io::printable(name)));
+                               printable(name)));
       }
       in.push_back(it->second);
     }
@@ -157,7 +157,7 @@ std::vector<int64_t> validate(Graph& graph, const Weights& weights, uint32_t inp
     }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (!channels.emplace(node.outputs[i], out.at(i)).second) {
-        fail(node, fmt::format("output '{}' is produced twice", io::printable(node.outputs[i])));
+        fail(node, fmt::format("output '{}' is produced twice", printable(node.outputs[i])));
       }
     }
   }
@@ -165,7 +165,7 @@ std::vector<int64_t> validate(Graph& graph, const Weights& weights, uint32_t inp
   for (const std::string& name : graph.outputs) {
     const auto it = channels.find(name);
     if (it == channels.end()) {
-      throw Error(fmt::format("graph: output '{}' is produced by no node", io::printable(name)));
+      throw Error(fmt::format("graph: output '{}' is produced by no node", printable(name)));
     }
     output_channels.push_back(it->second);
   }

@@ -9,7 +9,7 @@
 
 #include "io/dtype.hpp"
 #include "io/file_io.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
 #include "io/torch_objects.hpp"

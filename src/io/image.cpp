@@ -1,4 +1,4 @@
-#include "io/image.hpp"
+#include "vkseg/image.hpp"
 
 #include <fmt/format.h>
 #include <png.h>
@@ -17,10 +17,9 @@
 #include <span>
 
 #include "io/file_io.hpp"
-#include "io/numbers.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
-namespace vkseg::io {
+namespace vkseg {
 
 namespace {
 
@@ -128,7 +127,7 @@ void flush_nothing(png_structp) {}
 void write_png(const std::string& path, uint32_t width, uint32_t height, int color_type,
                const uint8_t* pixels, uint32_t bytes_per_pixel,
                const std::vector<std::array<uint8_t, 3>>* palette) {
-  with_path_in_errors(path, [&] {
+  io::with_path_in_errors(path, [&] {
     check_size(width, height);
     std::vector<uint8_t> encoded;
     PngErrors errors;
@@ -157,7 +156,7 @@ void write_png(const std::string& path, uint32_t width, uint32_t height, int col
     }
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
-    write_file_atomically(path, encoded);
+    io::write_file_atomically(path, encoded);
   });
 }
 
@@ -246,7 +245,7 @@ uint64_t max_image_pixels() {
 }
 
 Image read_image(const std::string& path) {
-  return with_path_in_errors(path, [&] {
+  return io::with_path_in_errors(path, [&] {
     std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
     if (!file) throw Error("cannot open the file");
     // A PNG's size is checked from its IHDR first: stb refuses very large PNGs itself, but with
@@ -267,7 +266,7 @@ Image read_image(const std::string& path) {
     // Whatever starts with 0xff goes to libjpeg: stb would take "ff+ d8" (fill bytes) as JPEG.
     if (header_bytes >= 1 && header[0] == 0xff) {
       Image image;
-      const std::string failure = decode_jpeg(read_file(path), image);
+      const std::string failure = decode_jpeg(io::read_file(path), image);
       if (!failure.empty()) throw Error(fmt::format("not a readable JPEG ({})", printable(failure)));
       return image;
     }
@@ -295,7 +294,7 @@ Image read_image(const std::string& path) {
 }
 
 LabelImage read_label_png(const std::string& path) {
-  return with_path_in_errors(path, [&] {
+  return io::with_path_in_errors(path, [&] {
     std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
     if (!file) throw Error("cannot open the file");
     uint8_t signature[8] = {};
@@ -368,4 +367,4 @@ void write_rgb_png(const std::string& path, uint32_t width, uint32_t height, con
   write_png(path, width, height, PNG_COLOR_TYPE_RGB, rgb, 3, nullptr);
 }
 
-}  // namespace vkseg::io
+}  // namespace vkseg

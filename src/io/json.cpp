@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {

@@ -1,4 +1,4 @@
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,9 @@
 
 #include "io/file_io.hpp"
 #include "io/half.hpp"
-#include "io/numbers.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
-namespace vkseg::io {
+namespace vkseg {
 
 namespace {
 
@@ -146,8 +145,8 @@ class HeaderParser {
 }  // namespace
 
 NpyArray read_npy(const std::string& path) {
-  return with_path_in_errors(path, [&] {
-    const std::vector<uint8_t> bytes = read_file(path);
+  return io::with_path_in_errors(path, [&] {
+    const std::vector<uint8_t> bytes = io::read_file(path);
     if (bytes.size() < 10 || std::memcmp(bytes.data(), k_magic, 6) != 0) {
       throw Error("not a .npy file");
     }
@@ -204,14 +203,14 @@ NpyArray read_npy(const std::string& path) {
       } else {
         uint16_t h;
         std::memcpy(&h, p + 2 * i, 2);
-        array.values[i] = half_to_float(h);
+        array.values[i] = io::half_to_float(h);
       }
     }
     return array;
   });
 }
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* values) {
-  with_path_in_errors(path, [&] {
+  io::with_path_in_errors(path, [&] {
     std::string dims;
     uint64_t count = 1;
     for (int64_t d : shape) {
@@ -232,8 +231,8 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
     bytes.insert(bytes.end(), header.begin(), header.end());
     const auto* raw = reinterpret_cast<const uint8_t*>(values);
     bytes.insert(bytes.end(), raw, raw + count * 4);
-    write_file_atomically(path, bytes);
+    io::write_file_atomically(path, bytes);
   });
 }
 
-}  // namespace vkseg::io
+}  // namespace vkseg

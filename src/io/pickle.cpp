@@ -8,7 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {

@@ -9,7 +9,7 @@
 
 #include "io/file_io.hpp"
 #include "io/json.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <map>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::io {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::onnx {
@@ -15,7 +15,7 @@ namespace {
 // Constants larger than this are not evaluated element by element at convert time.
 constexpr size_t k_max_sym_elements = size_t(1) << 20;
 
-std::string in_quotes(const std::string& text) { return "'" + io::printable(text) + "'"; }
+std::string in_quotes(const std::string& text) { return "'" + printable(text) + "'"; }
 
 std::string supported_ops(const std::map<std::string, Mapper>& mappers) {
   std::vector<std::string> names;
@@ -32,7 +32,7 @@ bool Sym::is_constant() const {
 std::string describe(const NodeDef& node) {
   const std::string& name =
       node.name.empty() && !node.outputs.empty() ? node.outputs[0] : node.name;
-  return fmt::format("node {} ({})", in_quotes(name), io::printable(node.op_type));
+  return fmt::format("node {} ({})", in_quotes(name), printable(node.op_type));
 }
 
 Converter::Converter(ModelFile file) : file_(std::move(file)) {}
@@ -109,7 +109,7 @@ const TensorData& Converter::attr_tensor(const std::string& name) {
 void Converter::unsupported_attr(const std::string& name, const std::string& value,
                                  const std::string& supported) const {
   fail(fmt::format("attribute {} = {} is not supported; supported: {}", in_quotes(name),
-                   io::printable(value), supported));
+                   printable(value), supported));
 }
 
 bool Converter::has_input(size_t i) const {
@@ -117,6 +117,16 @@ bool Converter::has_input(size_t i) const {
 }
 
 const Value& Converter::input(size_t i) const {
+  const Value& v = input_or_axis_crop(i);
+  if (v.axis_crop) {
+    fail(fmt::format("input {} is a Slice of one axis of an activation; such a crop is supported "
+                     "only when a Slice of the other spatial axis completes it",
+                     in_quotes(node_->inputs[i])));
+  }
+  return v;
+}
+
+const Value& Converter::input_or_axis_crop(size_t i) const {
   if (!has_input(i)) fail(fmt::format("input {} is missing", i));
   const auto it = values_.find(node_->inputs[i]);
   if (it == values_.end()) {
@@ -286,13 +296,13 @@ void Converter::map_node(const NodeDef& node, const std::map<std::string, Mapper
                      supported_ops(mappers)));
   }
   for (size_t i = 0; i < node.inputs.size(); ++i) {
-    if (has_input(i)) input(i);  // every input defined earlier
+    if (has_input(i)) input_or_axis_crop(i);  // every input defined earlier
   }
   it->second(*this);
   for (const auto& [name, attr] : node.attrs) {
     if (!attrs_read_.count(name)) {
       fail(fmt::format("the attribute {} is not supported for {} (supported: {})",
-                       in_quotes(name), io::printable(node.op_type),
+                       in_quotes(name), printable(node.op_type),
                        attrs_known_.empty() ? "none" : fmt::format("{}", fmt::join(attrs_known_, ", "))));
     }
   }
@@ -304,6 +314,7 @@ detail::ModelData Converter::convert() {
   std::map<std::string, Mapper> mappers;
   add_layer_ops(mappers);
   add_shape_ops(mappers);
+  add_crop_ops(mappers);
 
   for (auto& [name, data] : file_.initializers) {
     values_[name] = Value{{}, std::make_shared<const TensorData>(std::move(data)), {}};
@@ -337,6 +348,12 @@ detail::ModelData Converter::convert() {
   const auto out = values_.find(file_.outputs[0]);
   if (out == values_.end() || out->second.activation.empty()) {
     throw Error(fmt::format("the graph output {} is not an activation computed from the input",
+                            in_quotes(file_.outputs[0])));
+  }
+  if (out->second.axis_crop) {
+    throw Error(fmt::format("the graph output {} is a Slice of one axis of an activation; such a "
+                            "crop is supported only when a Slice of the other spatial axis "
+                            "completes it",
                             in_quotes(file_.outputs[0])));
   }
   std::string output = out->second.activation;

@@ -3,7 +3,7 @@
 // (an activation of the vkseg graph, or a tensor known at convert time whose elements may be
 // dimensions of activations), the graph and weights built so far, and the current node with
 // accessors that check and record what of it was read. The op mappers (layer_ops.cpp,
-// shape_ops.cpp) work through it.
+// shape_ops.cpp, crop_ops.cpp) work through it.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,12 +49,22 @@ struct Sym {
   bool is_constant() const;
 };
 
+// A Slice of one spatial axis of an activation to another activation's size on that axis,
+// kept until a Slice of the other axis completes vkseg's crop (torch.onnx writes FCN's
+// h[:, :, 19:19 + H, 19:19 + W] as two Slices).
+struct AxisCrop {
+  int32_t axis;       // 2 or 3
+  int64_t offset;     // the window's start
+  int32_t reference;  // the source (Converter::source_of) whose size on `axis` the window has
+};
+
 // What an ONNX value name refers to: exactly one of the three is set.
 struct Value {
   std::string activation;                    // a tensor of the vkseg graph (NCHW)
   std::shared_ptr<const TensorData> data;    // an initializer or folded constant
   std::shared_ptr<const Sym> sym;            // a value of shape arithmetic
   bool dropped_argmax = false;               // an ArgMax left out: its input's activation
+  std::optional<AxisCrop> axis_crop;         // a half-done crop of `activation`
 };
 
 // A value of shape arithmetic as an integer, saturated far beyond any size vkseg takes (NaN: 0).
@@ -67,6 +77,7 @@ using Mapper = std::function<void(Converter&)>;
 // ONNX op_type -> its mapper, for each group of ops.
 void add_layer_ops(std::map<std::string, Mapper>& mappers);
 void add_shape_ops(std::map<std::string, Mapper>& mappers);
+void add_crop_ops(std::map<std::string, Mapper>& mappers);
 
 class Converter {
  public:
@@ -97,7 +108,8 @@ class Converter {
 
   // Inputs: `i` counts ONNX inputs; an omitted optional one is "" or past the end.
   bool has_input(size_t i) const;
-  const Value& input(size_t i) const;
+  const Value& input(size_t i) const;  // refuses a half-done crop
+  const Value& input_or_axis_crop(size_t i) const;
   bool is_activation(size_t i) const { return !input(i).activation.empty(); }
   std::string activation(size_t i) const;  // refuses a value known at convert time
   Sym sym(size_t i) const;                 // refuses an activation

@@ -13,7 +13,7 @@
 #include "graph/graph.hpp"
 #include "io/file_io.hpp"
 #include "io/half.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::onnx {
@@ -27,7 +27,7 @@ constexpr uint64_t k_max_file_bytes = (uint64_t(1) << 31) - 1;  // protobuf's ow
 constexpr uint64_t k_max_elements = uint64_t(1) << 31;
 constexpr size_t k_max_rank = 8;
 
-std::string in_quotes(const std::string& text) { return "'" + io::printable(text) + "'"; }
+std::string in_quotes(const std::string& text) { return "'" + printable(text) + "'"; }
 
 // Bytes per element of a type read from raw_data; 0 for types vkseg does not read.
 size_t element_bytes(int32_t type) {
@@ -289,7 +289,7 @@ ModelFile convert_model(const ::onnx::ModelProto& m, const fs::path& model_dir) 
     node.domain = n.domain() == "ai.onnx" ? "" : n.domain();
     node.inputs.assign(n.input().begin(), n.input().end());
     node.outputs.assign(n.output().begin(), n.output().end());
-    const std::string what = fmt::format("node {} ({})", in_quotes(n.name()), io::printable(n.op_type()));
+    const std::string what = fmt::format("node {} ({})", in_quotes(n.name()), printable(n.op_type()));
     for (const auto& a : n.attribute()) {
       node.attrs[a.name()] = convert_attribute(a, model_dir, what + " attribute " + in_quotes(a.name()));
     }

@@ -12,9 +12,9 @@
 namespace vkseg::onnx {
 
 // Reads, maps and validates the model; throws Error "<path>: <problem>".
-detail::ModelData build_onnx(const std::string& path, const graph::ConvertOptions& options);
+detail::ModelData build_onnx(const std::string& path, const ConvertOptions& options);
 // The same for a model already read; `source` names it in errors.
 detail::ModelData build_onnx(ModelFile file, const std::string& source,
-                             const graph::ConvertOptions& options);
+                             const ConvertOptions& options);
 
 }  // namespace vkseg::onnx

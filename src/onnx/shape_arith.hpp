@@ -1,6 +1,6 @@
 #pragma once
 // Shape arithmetic at convert time, shared by the layer ops whose operands may be known then
-// (Add, Sub, Mul, Div and Concat map to vkseg nodes only on activations).
+// (Add, Sub, Mul, Div, Concat and Slice map to vkseg nodes only on activations).
 #include <functional>
 #include <string>
 
@@ -12,6 +12,8 @@ namespace vkseg::onnx {
 void arithmetic_values(Converter& c);
 // Concat of values known at convert time.
 void concat_values(Converter& c);
+// Slice of a value known at convert time.
+void slice_values(Converter& c);
 // "64" or "dim 2 of 'x'" or "floor(dim 2 of 'x' x 0.5)", for messages.
 std::string elem_text(const Converter& c, const ShapeElem& e);
 // The element's value where each dimension (source, axis) is `dim(source, axis)`.

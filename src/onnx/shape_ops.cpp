@@ -8,7 +8,7 @@
 #include <cmath>
 #include <functional>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "onnx/shape_arith.hpp"
 
 namespace vkseg::onnx {
@@ -144,7 +144,9 @@ void gather(Converter& c) {
   c.set_sym(0, std::move(out));
 }
 
-void slice(Converter& c) {
+}  // namespace
+
+void slice_values(Converter& c) {
   const Sym data = c.sym(0);
   Ints starts, ends, axes, steps;
   if (c.opset() < 10) {
@@ -204,6 +206,8 @@ void slice(Converter& c) {
   }
   c.set_sym(0, std::move(out));
 }
+
+namespace {
 
 void unsqueeze(Converter& c) {
   Sym data = c.sym(0);
@@ -403,7 +407,7 @@ std::string elem_text(const Converter& c, const ShapeElem& e) {
     }
   }
   std::string text =
-      fmt::format("dim {} of '{}'", e.axis, io::printable(c.source_name(e.source)));
+      fmt::format("dim {} of '{}'", e.axis, printable(c.source_name(e.source)));
   if (e.value != 1) text = fmt::format("{} x {}", text, e.value);
   return e.floored ? "floor(" + text + ")" : text;
 }
@@ -508,7 +512,6 @@ void add_shape_ops(std::map<std::string, Mapper>& m) {
   m["Constant"] = constant;
   m["Shape"] = shape;
   m["Gather"] = gather;
-  m["Slice"] = slice;
   m["Unsqueeze"] = unsqueeze;
   m["Squeeze"] = squeeze;
   m["Reshape"] = reshape;

@@ -5,7 +5,7 @@
 #include "ops/conv2d_tuner.hpp"
 #include "ops/registry.hpp"
 #include "vk/context_state.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::ops {
 
@@ -76,18 +76,18 @@ std::vector<int64_t> conv2d_channels(const graph::Node& n, const graph::Weights&
   const int64_t groups = n.attr_int("groups");
   if (w.size() != 4 || w[2] < 1 || w[3] < 1 || w[2] > 4096 || w[3] > 4096) {
     throw Error(fmt::format("weight '{}' is not out x in/groups x kh x kw",
-                            io::printable(n.weight("weight"))));
+                            printable(n.weight("weight"))));
   }
   if (w[0] % groups != 0) throw Error("its output channels do not divide into the groups");
   if (w[1] * groups != inputs[0]) {
     throw Error(fmt::format("weight '{}' takes {} channels but its input '{}' has {}",
-                            io::printable(n.weight("weight")), w[1] * groups,
-                            io::printable(n.inputs[0]), inputs[0]));
+                            printable(n.weight("weight")), w[1] * groups,
+                            printable(n.inputs[0]), inputs[0]));
   }
   if (!n.weight("bias").empty()) {
     const std::vector<int64_t>& b = weight_shape(n, weights, "bias");
     if (b.size() != 1 || b[0] != w[0]) {
-      throw Error(fmt::format("bias '{}' must hold {} values", io::printable(n.weight("bias")), w[0]));
+      throw Error(fmt::format("bias '{}' must hold {} values", printable(n.weight("bias")), w[0]));
     }
   }
   return {w[0]};

@@ -8,7 +8,7 @@
 #include "ops/extent.hpp"
 #include "ops/registry.hpp"
 #include "vk/context_state.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::ops {
 
@@ -243,19 +243,19 @@ std::vector<int64_t> conv_transpose2d_channels(const graph::Node& n, const graph
   const int64_t groups = n.attr_int("groups");
   if (w.size() != 4 || w[2] < 1 || w[3] < 1 || w[2] > 4096 || w[3] > 4096) {
     throw Error(fmt::format("weight '{}' is not in x out/groups x kh x kw",
-                            io::printable(n.weight("weight"))));
+                            printable(n.weight("weight"))));
   }
   if (w[0] % groups != 0) throw Error("its input channels do not divide into the groups");
   if (w[0] != inputs[0]) {
     throw Error(fmt::format("weight '{}' takes {} channels but its input '{}' has {}",
-                            io::printable(n.weight("weight")), w[0], io::printable(n.inputs[0]),
+                            printable(n.weight("weight")), w[0], printable(n.inputs[0]),
                             inputs[0]));
   }
   const int64_t out = w[1] * groups;
   if (!n.weight("bias").empty()) {
     const std::vector<int64_t>& b = weight_shape(n, weights, "bias");
     if (b.size() != 1 || b[0] != out) {
-      throw Error(fmt::format("bias '{}' must hold {} values", io::printable(n.weight("bias")), out));
+      throw Error(fmt::format("bias '{}' must hold {} values", printable(n.weight("bias")), out));
     }
   }
   const Fuse fuse = fuse_of(n);
@@ -263,7 +263,7 @@ std::vector<int64_t> conv_transpose2d_channels(const graph::Node& n, const graph
     throw Error("it takes a second input exactly when 'fuse' is not none");
   }
   if ((fuse == Fuse::CropAdd || fuse == Fuse::AddCropped) && inputs[1] != out) {
-    throw Error(fmt::format("it adds '{}' of {} channels to its {}", io::printable(n.inputs[1]),
+    throw Error(fmt::format("it adds '{}' of {} channels to its {}", printable(n.inputs[1]),
                             inputs[1], out));
   }
   return {out};

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/numbers.hpp"
+#include "vkseg/text.hpp"
 #include "vk/check.hpp"
 #include "vk/context_state.hpp"
 #include "vk/device_query.hpp"
@@ -86,7 +86,7 @@ uint32_t choose_device(const std::vector<VkPhysicalDevice>& devices,
   if (!requested) {
     if (const char* env = std::getenv("VKSEG_DEVICE"); env && *env) {
       // strtoul would take "-18446744073709551615" for device 1.
-      const std::optional<uint64_t> value = io::parse_decimal<uint64_t>(env);
+      const std::optional<uint64_t> value = parse_decimal<uint64_t>(env);
       if (!value || *value > 1000) {
         throw Error(fmt::format("VKSEG_DEVICE='{}' is not a device index (see `vkseg devices`)", env));
       }
@@ -137,7 +137,7 @@ uint64_t gpu_timeout_ns(const ContextOptions& options) {
   if (seconds <= 0) {
     seconds = 600;
     if (const char* text = std::getenv("VKSEG_GPU_TIMEOUT"); text && *text) {
-      seconds = io::parse_decimal<double>(text).value_or(0);
+      seconds = parse_decimal<double>(text).value_or(0);
       if (!(seconds > 0) || seconds > 1e9) {
         throw Error(fmt::format("VKSEG_GPU_TIMEOUT='{}' is not a positive number of seconds", text));
       }

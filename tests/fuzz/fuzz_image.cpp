@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "fuzz_input_file.hpp"
-#include "io/image.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/error.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -17,11 +17,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = vkseg::fuzz::as_file(data, size);
   try {
-    vkseg::io::read_image(path);
+    vkseg::read_image(path);
   } catch (const vkseg::Error&) {
   }
   try {
-    vkseg::io::read_label_png(path);
+    vkseg::read_label_png(path);
   } catch (const vkseg::Error&) {
   }
   return 0;

@@ -2,12 +2,12 @@
 #include <cstdint>
 
 #include "fuzz_input_file.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    vkseg::io::read_npy(vkseg::fuzz::as_file(data, size));
+    vkseg::read_npy(vkseg::fuzz::as_file(data, size));
   } catch (const vkseg::Error&) {
   }
   return 0;

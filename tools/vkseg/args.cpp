@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "io/numbers.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 
 namespace vkseg::cli {
@@ -49,7 +49,7 @@ std::string Args::value_or(const std::string& name, const std::string& fallback)
 std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, uint32_t max) const {
   const auto text = value(name);
   if (!text) return std::nullopt;
-  const std::optional<uint64_t> v = io::parse_decimal<uint64_t>(*text);
+  const std::optional<uint64_t> v = parse_decimal<uint64_t>(*text);
   if (!v || *v < min || *v > max) {
     throw Error(fmt::format("{}: {} must be an integer from {} to {}, not '{}'", command_, name,
                             min, max, *text));
@@ -58,7 +58,7 @@ std::optional<uint32_t> Args::uint_value(const std::string& name, uint32_t min, 
 }
 
 float parse_number(const std::string& option, const std::string& text) {
-  const std::optional<float> value = io::parse_decimal<float>(text);
+  const std::optional<float> value = parse_decimal<float>(text);
   if (!value) throw Error(fmt::format("{}: '{}' is not a finite number", option, text));
   return *value;
 }
@@ -67,7 +67,7 @@ std::pair<uint32_t, uint32_t> parse_size(const std::string& text) {
   const std::string_view view = text;
   const size_t x = view.find('x');
   const auto number = [&](std::string_view part) {
-    const std::optional<uint32_t> value = io::parse_decimal<uint32_t>(part);
+    const std::optional<uint32_t> value = parse_decimal<uint32_t>(part);
     if (x == std::string_view::npos || !value || *value == 0 || *value > 99999) {
       throw Error(fmt::format("--size takes HxW (e.g. 512x512), not '{}'", text));
     }

@@ -11,8 +11,8 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "io/image.hpp"
-#include "io/printable.hpp"
+#include "vkseg/image.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/crf.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
@@ -57,8 +57,8 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   }
   if (!crf && args.value("--image")) throw Error("bench: --image is for --crf");
   // The CRF's cost depends on the image's colours (its lattice's size), so it is timed on one.
-  const std::optional<io::Image> image =
-      crf ? std::optional<io::Image>(io::read_image(*args.value("--image"))) : std::nullopt;
+  const std::optional<Image> image =
+      crf ? std::optional<Image>(read_image(*args.value("--image"))) : std::nullopt;
   const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
   const uint32_t iters = args.uint_value("--iters", 1, 100000).value_or(10);
   const uint32_t warmup = args.uint_value("--warmup", 0, 100000).value_or(3);
@@ -185,7 +185,7 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     print_json_line(j);
     return 0;
   }
-  fmt::print("{} on {} ({} {}), {}x{} batch {}, {}\n", io::printable(model.arch()), device.name,
+  fmt::print("{} on {} ({} {}), {}x{} batch {}, {}\n", printable(model.arch()), device.name,
              device.driver_name, device.driver_info, height, width, batch,
              precision_name(precision));
   fmt::print("{} warm-up + {} timed runs\n", warmup, iters);
@@ -213,11 +213,11 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   fmt::print("\n  {:<16} {:<17} {:>10} {:>7} {:>10}\n", "layer", "op", "ms", "share", "GFLOP/s");
   for (const Row& r : rows) {
     if (!r.fused_into.empty()) {
-      fmt::print("  {:<16} {:<17} {:>10} (computed by {})\n", io::printable(r.name), r.op, "-",
-                 io::printable(r.fused_into));
+      fmt::print("  {:<16} {:<17} {:>10} (computed by {})\n", printable(r.name), r.op, "-",
+                 printable(r.fused_into));
       continue;
     }
-    fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", io::printable(r.name), r.op, r.ms,
+    fmt::print("  {:<16} {:<17} {:>10.3f} {:>6.1f}% {:>10.1f}\n", printable(r.name), r.op, r.ms,
                100 * r.ms / layer_sum, r.gflops);
   }
   fmt::print("{} of {} layers timed on the device\n", timed, rows.size());

@@ -9,11 +9,9 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "io/image.hpp"
-#include "io/printable.hpp"
-#include "ops/confusion.hpp"
+#include "vkseg/image.hpp"
+#include "vkseg/text.hpp"
 #include "progress.hpp"
-#include "vk/buffer.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/segment.hpp"
 
@@ -67,67 +65,25 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   Context context(context_options(args));
   Network network(context, model, precision);
   Segmenter segmenter(network, crf);
-  const ops::ConfusionCount confusion(context);
-  const ops::Shape counts_shape{1, 1, classes, classes};
-  vk::Buffer device_counts(context, counts_shape.bytes());
-  const std::vector<uint32_t> zeros(counts_shape.count(), 0);
-  vk::upload(context, device_counts, 0, zeros.data(), counts_shape.bytes());
-  ConfusionMatrix matrix(classes);
-  uint64_t pending_pixels = 0;
-  // Device counts are 32-bit: fold them into the 64-bit matrix before they could overflow.
-  auto flush = [&] {
-    std::vector<uint32_t> counts(counts_shape.count());
-    vk::download(context, device_counts, 0, counts.data(), counts_shape.bytes());
-    matrix.add(std::vector<uint64_t>(counts.begin(), counts.end()));
-    vk::upload(context, device_counts, 0, zeros.data(), counts_shape.bytes());
-    pending_pixels = 0;
-  };
+  Evaluator evaluator(segmenter, ignore);
 
   Progress progress("eval", pairs.size());
   for (const auto& [image_path, label_path] : pairs) {
-    const io::Image image = io::read_image(image_path.string());
-    const io::LabelImage truth = io::read_label_png(label_path.string());
+    const Image image = read_image(image_path.string());
+    const LabelImage truth = read_label_png(label_path.string());
     if (truth.width != image.width || truth.height != image.height) {
       throw Error(fmt::format("eval: {} is {}x{} but its image is {}x{}", label_path.string(),
                               truth.width, truth.height, image.width, image.height));
     }
-    std::vector<uint32_t> truth_values(truth.labels.size());
-    for (size_t i = 0; i < truth.labels.size(); ++i) {
-      const uint32_t t = truth.labels[i];
-      if (t == ignore) {
-        truth_values[i] = UINT32_MAX;
-      } else if (t >= classes) {
-        throw Error(fmt::format("eval: {} holds label {}, but the model has {} classes (and "
-                                "--ignore is {})", label_path.string(), t, classes, ignore));
-      } else {
-        truth_values[i] = t;
-      }
+    try {
+      evaluator.add(image.rgb.data(), image.width, image.height, truth.labels.data());
+    } catch (const Error& e) {
+      throw Error(fmt::format("eval: {} (labels {}): {}", printable(image_path.string()),
+                              printable(label_path.string()), e.what()));
     }
-    if (pending_pixels + truth_values.size() > (uint64_t(1) << 31)) flush();
-    const DeviceLabels labels = segmenter.segment_on_device(image.rgb.data(), image.width,
-                                                            image.height);
-    if (const uint64_t bad = labels.non_finite_pixels) {
-      throw Error(fmt::format("eval: {}: the network scored {} pixels NaN or infinite; no metrics "
-                              "from them",
-                              io::printable(image_path.string()), bad));
-    }
-    const ops::Shape truth_shape{1, 1, image.height, image.width};
-    vk::Buffer truth_buffer(context, truth_shape.bytes());
-    vk::upload(context, truth_buffer, 0, truth_values.data(), truth_shape.bytes());
-    const DeviceRange range = labels.labels;
-    vk::Recorder recorder(context);
-    recorder.begin();
-    const ops::DType u32 = ops::DType::U32;
-    confusion.record(recorder,
-                     {{1, 1, labels.height, labels.row_width}, {range.buffer, range.offset, range.size}, u32},
-                     {truth_shape, truth_buffer.view(), u32},
-                     {counts_shape, device_counts.view(), u32}, classes);
-    recorder.end();
-    recorder.submit();
-    pending_pixels += truth_values.size();
     progress.step(image_path.filename().string());
   }
-  flush();
+  const ConfusionMatrix matrix = evaluator.matrix();
 
   const std::vector<double> iou = matrix.class_iou();
   if (args.has("--json")) {
@@ -156,9 +112,9 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   fmt::print("\n  class                    IoU\n");
   for (uint32_t c = 0; c < classes; ++c) {
     if (std::isnan(iou[c])) {
-      fmt::print("  {:<22} {:>6}\n", io::printable(model.classes()[c].name), "-");
+      fmt::print("  {:<22} {:>6}\n", printable(model.classes()[c].name), "-");
     } else {
-      fmt::print("  {:<22} {:6.2f}%\n", io::printable(model.classes()[c].name), percent(iou[c]));
+      fmt::print("  {:<22} {:6.2f}%\n", printable(model.classes()[c].name), percent(iou[c]));
     }
   }
   return 0;

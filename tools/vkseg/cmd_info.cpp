@@ -3,7 +3,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
 
@@ -28,7 +28,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
   Session session(network, batch, height, width);
 
   const Preprocess& p = model.preprocess();
-  fmt::print("model        {} ({} weights)\n", io::printable(model.arch()), model.weight_dtype());
+  fmt::print("model        {} ({} weights)\n", printable(model.arch()), model.weight_dtype());
   fmt::print("parameters   {}\n", model.parameter_count());
   fmt::print("input        {} channels, {}; sizes: multiples of {}, at least {}\n",
              model.input_channels(), p.bgr ? "BGR" : "RGB", model.input_multiple(), model.min_input());
@@ -37,7 +37,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
              p.scale, p.mean[0], p.mean[1], p.mean[2], p.std[0], p.std[1], p.std[2]);
   fmt::print("classes      {}:", model.classes().size());
   for (size_t i = 0; i < model.classes().size() && i < 32; ++i) {
-    fmt::print(" {}", io::printable(model.classes()[i].name));
+    fmt::print(" {}", printable(model.classes()[i].name));
   }
   fmt::print("{}\n", model.classes().size() > 32 ? " ..." : "");
   for (const std::string& note : model.notes()) fmt::print("note         {}\n", note);
@@ -45,7 +45,7 @@ int cmd_info(const std::vector<std::string>& arguments) {
   fmt::print("  {:<16} {:<17} {:>22} {:>12}\n", "layer", "op", "output", "GFLOP");
   uint64_t total = 0;
   for (const Session::Layer& l : session.layers()) {
-    fmt::print("  {:<16} {:<17} {:>22} {:>12.3f}\n", io::printable(l.name), l.op,
+    fmt::print("  {:<16} {:<17} {:>22} {:>12.3f}\n", printable(l.name), l.op,
                fmt::format("{}x{}x{}x{}", l.output[0], l.output[1], l.output[2], l.output[3]),
                double(l.flops) * 1e-9);
     total += l.flops;

@@ -3,7 +3,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "io/npy.hpp"
+#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
 
@@ -20,7 +20,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
   if (!input || !output) throw Error("run: --input and --output are required");
   check_outputs("run", {{*output, *input}}, {args.positional()[0], *input}, args.has("--force"));
   const Model model = Model::load(args.positional()[0]);
-  io::NpyArray array = io::read_npy(*input);
+  NpyArray array = read_npy(*input);
   auto& s = array.shape;
   if (s.size() == 3) s.insert(s.begin(), 1);
   if (s.size() != 4 || s[1] != model.input_channels() || s[0] < 1 || s[2] < 1 || s[3] < 1 ||
@@ -34,7 +34,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
   const Shape4 out = session.output_shape();
   std::vector<float> logits(static_cast<size_t>(out[0]) * out[1] * out[2] * out[3]);
   session.run(array.values.data(), logits.data());
-  io::write_npy(*output, {out[0], out[1], out[2], out[3]}, logits.data());
+  write_npy(*output, {out[0], out[1], out[2], out[3]}, logits.data());
   fmt::print("{}: {}x{}x{}x{} logits on {} (activations {:.1f} MiB)\n", *output, out[0], out[1],
              out[2], out[3], context.info().name, double(session.activation_bytes()) / (1 << 20));
   return 0;

@@ -6,33 +6,15 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "io/image.hpp"
-#include "io/printable.hpp"
+#include "vkseg/image.hpp"
+#include "vkseg/text.hpp"
 #include "progress.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/segment.hpp"
 
 namespace vkseg::cli {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-std::vector<uint8_t> overlay(const io::Image& image, const LabelMap& map,
-                             const std::vector<ClassInfo>& classes, float alpha) {
-  std::vector<uint8_t> out = image.rgb;
-  for (size_t i = 0; i < map.labels.size(); ++i) {
-    const uint32_t label = map.labels[i];
-    if (label == 0 || label >= classes.size()) continue;  // background stays as it is
-    for (int c = 0; c < 3; ++c) {
-      const float blended = (1 - alpha) * float(out[3 * i + c]) + alpha * float(classes[label].rgb[c]);
-      out[3 * i + c] = uint8_t(std::lround(blended));
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 int cmd_segment(const std::vector<std::string>& arguments) {
   const Args args("segment", arguments,
@@ -53,7 +35,7 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   std::error_code made;
   fs::create_directories(out_dir, made);
   if (made || !fs::is_directory(out_dir)) {
-    throw Error(fmt::format("segment: cannot create the output directory {}{}", io::printable(out_dir.string()),
+    throw Error(fmt::format("segment: cannot create the output directory {}{}", printable(out_dir.string()),
                             made ? ": " + made.message() : std::string()));
   }
   const std::vector<std::string> images(args.positional().begin() + 1, args.positional().end());
@@ -80,21 +62,21 @@ int cmd_segment(const std::vector<std::string>& arguments) {
 
   Progress progress("segment", images.size());
   for (size_t i = 0; i < images.size(); ++i) {
-    const io::Image image = io::read_image(images[i]);
+    const Image image = read_image(images[i]);
     const LabelMap map = segmenter.segment(image.rgb.data(), image.width, image.height);
     if (map.non_finite_pixels) {
       throw Error(fmt::format(
           "segment: {}: the network scored {} pixels NaN or infinite; no mask written ({})",
-          io::printable(images[i]), map.non_finite_pixels,
+          printable(images[i]), map.non_finite_pixels,
           precision == Precision::Fp16
               ? "fp16 holds values up to 65504: try --precision fp32"
               : "check the model's weights with `vkseg info`"));
     }
     std::vector<uint8_t> indices(map.labels.begin(), map.labels.end());
-    io::write_indexed_png(outputs[i].first.string(), map.width, map.height, indices.data(), palette);
+    write_indexed_png(outputs[i].first.string(), map.width, map.height, indices.data(), palette);
     if (args.has("--overlay")) {
-      const auto blended = overlay(image, map, model.classes(), alpha);
-      io::write_rgb_png(outputs[i].second.string(), image.width, image.height, blended.data());
+      const auto blended = blend_overlay(image.rgb.data(), map, model.classes(), alpha);
+      write_rgb_png(outputs[i].second.string(), image.width, image.height, blended.data());
     }
     std::vector<uint64_t> counts(model.classes().size(), 0);
     for (uint32_t label : map.labels) ++counts[label];
@@ -122,7 +104,7 @@ int cmd_segment(const std::vector<std::string>& arguments) {
       for (size_t c = 0; c < counts.size(); ++c) {
         if (counts[c]) {
           fmt::print("  {:>6.2f}%  {}\n", 100.0 * double(counts[c]) / pixels,
-                     io::printable(model.classes()[c].name));
+                     printable(model.classes()[c].name));
         }
       }
     }

@@ -1,10 +1,10 @@
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 
 #include <fmt/format.h>
 
 #include <cstdint>
 
-namespace vkseg::io {
+namespace vkseg {
 
 namespace {
 
@@ -80,4 +80,4 @@ std::string printable(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-}  // namespace vkseg::io
+}  // namespace vkseg

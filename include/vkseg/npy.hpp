@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace vkseg::io {
+namespace vkseg {
 
 struct NpyArray {
   std::vector<int64_t> shape;
@@ -18,4 +18,4 @@ NpyArray read_npy(const std::string& path);
 // Writes a '<f4' array (version 1.0 header) through a temporary file and a rename.
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* values);
 
-}  // namespace vkseg::io
+}  // namespace vkseg

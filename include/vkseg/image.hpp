@@ -1,13 +1,13 @@
 #pragma once
-// Images in and out: PNG, JPEG and BMP in (stb_image: 8- and 16-bit, grey, grey+alpha, RGB,
-// RGBA, all made 8-bit RGB), label maps as 8-bit PNG (palette indices or grey values), and PNG
-// out (libpng, indexed with a palette or RGB), written through a temporary file.
+// Images in and out: PNG, JPEG and BMP in (8- and 16-bit, grey, grey+alpha, RGB, RGBA, all made
+// 8-bit RGB), label maps as 8-bit PNG (palette indices or grey values), and PNG out (indexed with
+// a palette, or RGB), written through a temporary file created exclusively, then renamed.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace vkseg::io {
+namespace vkseg {
 
 // Images larger than this many pixels are refused before any pixel memory is allocated.
 // VKSEG_MAX_IMAGE_PIXELS overrides it.
@@ -36,4 +36,4 @@ void write_indexed_png(const std::string& path, uint32_t width, uint32_t height,
                        const uint8_t* labels, const std::vector<std::array<uint8_t, 3>>& palette);
 void write_rgb_png(const std::string& path, uint32_t width, uint32_t height, const uint8_t* rgb);
 
-}  // namespace vkseg::io
+}  // namespace vkseg
