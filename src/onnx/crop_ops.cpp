@@ -10,7 +10,7 @@
 #include <set>
 #include <utility>
 
-#include "io/printable.hpp"
+#include "vkseg/text.hpp"
 #include "onnx/converter.hpp"
 #include "onnx/shape_arith.hpp"
 
@@ -119,8 +119,8 @@ void slice_activation(Converter& c) {
   if (crops[0]->reference != crops[1]->reference) {
     c.fail(fmt::format("the height is cropped to the size of '{}', the width to that of '{}'; "
                        "a crop to one activation's height and width is supported",
-                       io::printable(c.source_name(crops[0]->reference)),
-                       io::printable(c.source_name(crops[1]->reference))));
+                       printable(c.source_name(crops[0]->reference)),
+                       printable(c.source_name(crops[1]->reference))));
   }
   // ONNX clamps the window to the input; vkseg's crop refuses a window that does not fit when
   // the sizes are known (FCN's padding of 100 makes its windows fit at any input size).
