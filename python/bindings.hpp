@@ -18,5 +18,6 @@ std::string shape_text(const py::array& array);  // "(4, 5)"
 py::array_t<int64_t> as_labels(const py::handle& object, const char* what);
 
 void bind_confusion_matrix(py::module_& m);
+void bind_files(py::module_& m);  // convert, images and label maps
 
 }  // namespace vkseg::python

@@ -276,8 +276,9 @@ void bind_context_and_network(py::module_& m) {
 
   py::class_<PyNetwork>(m, "Network",
                         "A model on a context's device; precision \"fp32\" or \"fp16\".")
-      .def(py::init<std::shared_ptr<Context>, const Model&, const std::string&>(), "context"_a,
-           "model"_a, "precision"_a = "fp32")
+      // A holder argument would take None as a null context: refused like any other non-Context.
+      .def(py::init<std::shared_ptr<Context>, const Model&, const std::string&>(),
+           py::arg("context").none(false), "model"_a, "precision"_a = "fp32")
       .def_property_readonly("model", &PyNetwork::model)
       .def_property_readonly("context", &PyNetwork::context)
       .def_property_readonly("precision", &PyNetwork::precision)
@@ -304,7 +305,7 @@ PYBIND11_MODULE(_vkseg, m) {
   m.attr("__version__") = VKSEG_VERSION;
   static py::exception<vkseg::Error> error(m, "Error");
   static py::exception<vkseg::VulkanError> vulkan_error(m, "VulkanError", error.ptr());
-  // Most specific first: translators registered later are tried first.
+  // vkseg::Error and VulkanError (caught first: it is an Error) become their Python classes.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -322,4 +323,5 @@ PYBIND11_MODULE(_vkseg, m) {
   bind_model(m);
   bind_context_and_network(m);
   bind_confusion_matrix(m);
+  bind_files(m);
 }
