@@ -12,10 +12,13 @@ the workers' confusion matrices are summed and the metrics printed as `vkseg eva
 import argparse
 import contextlib
 import functools
-import math
+import json
 import os
 import sys
 import time
+
+import dask
+from distributed import Client, LocalCluster, as_completed, get_worker
 
 import vkseg
 
@@ -23,15 +26,20 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")  # what `vkseg eval` reads 
 
 # This process's networks when it is a Dask worker: loading a model and creating its pipelines
 # costs far more than one image, so each worker does it once per (model, device, precision).
+# Workers of a long-running cluster outlive runs: a model file rewritten since is loaded again.
 _networks = {}
 
 
 def _network(model_path, device, precision):
+    stat = os.stat(model_path)
+    stamp = (stat.st_mtime_ns, stat.st_size)
     key = (model_path, device, precision)
-    if key not in _networks:
+    if key not in _networks or _networks[key][0] != stamp:
+        if key in _networks:
+            _networks.pop(key)[1].close()
         model = vkseg.Model.load(model_path)
-        _networks[key] = vkseg.Network(vkseg.Context(device=device), model, precision)
-    return _networks[key]
+        _networks[key] = stamp, vkseg.Network(vkseg.Context(device=device), model, precision)
+    return _networks[key][1]
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,7 +58,6 @@ def segment_chunk(jobs, model_path, precision, devices, ignore):
     the failures as (image, message) and, where jobs have labels, the chunk's ConfusionMatrix."""
     device = None
     if devices is not None:
-        from distributed import get_worker
         index = devices.get(get_worker().address)
         device = None if index is None else index % _device_count()
     network = _network(model_path, device, precision)
@@ -114,8 +121,6 @@ def plan_jobs(args):
 @contextlib.contextmanager
 def cluster_client(args):
     """A Client of the scheduler at --scheduler, or of a LocalCluster of --workers processes."""
-    import dask
-    from distributed import Client, LocalCluster
     settings = {}
     if args.local_directory:
         settings["temporary-directory"] = args.local_directory
@@ -167,43 +172,7 @@ class Progress:
             sys.stderr.write("\r\033[K")
 
 
-def percent(value):
-    return value if math.isnan(value) else 100.0 * value
-
-
-def eval_json(matrix, images, class_names):
-    """The object `vkseg eval --json` prints (NaN as null, as nlohmann writes it)."""
-    def number(value):
-        return None if math.isnan(value) else value
-    return {
-        "images": images,
-        "pixels": matrix.total,
-        "pixel_accuracy": number(percent(matrix.pixel_accuracy)),
-        "mean_accuracy": number(percent(matrix.mean_accuracy)),
-        "mean_iou": number(percent(matrix.mean_iou)),
-        "frequency_weighted_iou": number(percent(matrix.frequency_weighted_iou)),
-        "class_iou": [{"class": c, "name": name, "iou": number(percent(iou))}
-                      for c, (name, iou) in enumerate(zip(class_names, matrix.class_iou))],
-    }
-
-
-def eval_text(matrix, images, class_names):
-    """What `vkseg eval` prints without --json."""
-    lines = [f"{images} images, {matrix.total} labelled pixels",
-             f"pixel accuracy          {percent(matrix.pixel_accuracy):6.2f}%",
-             f"mean class accuracy     {percent(matrix.mean_accuracy):6.2f}%",
-             f"mean IoU                {percent(matrix.mean_iou):6.2f}%",
-             f"frequency-weighted IoU  {percent(matrix.frequency_weighted_iou):6.2f}%",
-             "", "  class                    IoU"]
-    for name, iou in zip(class_names, matrix.class_iou):
-        shown = "     -" if math.isnan(iou) else f"{percent(iou):6.2f}%"
-        lines.append(f"  {vkseg.printable(name):<22} {shown}")
-    return "\n".join(lines) + "\n"
-
-
 def run_segment(args):
-    import json
-    from distributed import as_completed
     model_path = os.path.abspath(args.model)
     model = vkseg.Model.load(model_path)  # a bad model fails here, before any worker starts
     if len(model.classes) > 256:
@@ -233,13 +202,10 @@ def run_segment(args):
     for image, message in sorted(failures):
         print(f"vkseg: error: segment: {message}", file=sys.stderr)
     segmented = len(jobs) - len(failures)
-    names = [name for name, _ in model.classes]
     if args.labels is not None:
-        matrix = matrix or vkseg.ConfusionMatrix(len(names))
-        if args.json:
-            print(json.dumps(eval_json(matrix, segmented, names), separators=(",", ":")))
-        else:
-            sys.stdout.write(eval_text(matrix, segmented, names))
+        matrix = matrix or vkseg.ConfusionMatrix(len(model.classes))
+        names = [name for name, _ in model.classes]
+        sys.stdout.write(matrix.eval_report(names, segmented, json=args.json))
     elif args.json:
         print(json.dumps({"images": len(jobs), "masks": segmented, "failed": len(failures),
                           "output_dir": args.output_dir}, separators=(",", ":")))
