@@ -2,6 +2,8 @@
 // label maps in and out (the palette PNG `vkseg segment` writes).
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 #include <string>

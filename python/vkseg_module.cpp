@@ -3,8 +3,6 @@
 // one-line message, bad arrays included, so no input can crash the interpreter.
 #include <pybind11/stl.h>
 
-#include <cmath>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
