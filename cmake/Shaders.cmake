@@ -1,6 +1,6 @@
-# Compiles every shaders/*.comp to SPIR-V at build time and embeds the words in a static
-# library, so no shader compiler is needed at run time. A shader that fails to compile or to
-# validate fails the build.
+# Compiles every shaders/*.comp to SPIR-V at build time and embeds the words in an object
+# library (its objects go into libvkseg.a), so no shader compiler is needed at run time. A shader
+# that fails to compile or to validate fails the build.
 #
 # Precision variants come from one source compiled with different defines: a shader lists the
 # variants it has in a line `// vkseg: variants fp32 fp16` (no such line means fp32 only). The
@@ -43,7 +43,7 @@ function(vkseg_compile_shaders target shader_dir)
       add_custom_command(
         OUTPUT ${inc}
         COMMAND ${GLSLC_EXECUTABLE} --target-env=vulkan1.1 -O -I${shader_dir} ${defines}
-                -MD -MF ${spv}.d -o ${spv} ${src}
+                -MD -MF ${spv}.d -MT ${inc} -o ${spv} ${src}
         COMMAND ${SPIRV_VAL_EXECUTABLE} --target-env vulkan1.1 ${spv}
         COMMAND ${CMAKE_COMMAND} -DSPV=${spv} -DOUT=${inc} -P ${VKSEG_SPV_TO_WORDS}
         DEPENDS ${src}
@@ -70,6 +70,6 @@ ${table_entries}};
 std::span<const EmbeddedShader> embedded_shaders() { return k_shaders; }
 }  // namespace vkseg::vk
 ")
-  add_library(${target} STATIC ${registry} ${generated})
+  add_library(${target} OBJECT ${registry} ${generated})
   target_include_directories(${target} PRIVATE ${out_dir} ${CMAKE_CURRENT_SOURCE_DIR}/src)
 endfunction()

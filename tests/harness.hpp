@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "vkseg/text.hpp"
 #include "ops/activation.hpp"
 #include "ops/tensor.hpp"
 #include "vk/buffer.hpp"
 #include "vk/recorder.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg {
 // How gtest (and so ctest's test list) prints a precision parameter.

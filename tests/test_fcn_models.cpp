@@ -13,10 +13,10 @@
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
-#include "parity.hpp"
 #include "ops/conv2d.hpp"
-#include "vkseg/npy.hpp"
+#include "parity.hpp"
 #include "vkseg/model.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::test {
 namespace {

@@ -10,9 +10,9 @@
 #include "checkpoint_fixtures.hpp"
 #include "graph/model_data.hpp"
 #include "harness.hpp"
-#include "vkseg/image.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/model.hpp"
 
 namespace vkseg::test {

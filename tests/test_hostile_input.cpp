@@ -13,11 +13,11 @@
 #include "io/checkpoint.hpp"
 #include "io/file_io.hpp"
 #include "io/json.hpp"
-#include "vkseg/npy.hpp"
 #include "io/pickle.hpp"
-#include "vkseg/text.hpp"
 #include "io/safetensors.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/npy.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::test {
 namespace {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::test {
 namespace {

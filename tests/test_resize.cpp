@@ -19,9 +19,9 @@
 #include <fstream>
 
 #include "harness.hpp"
-#include "vkseg/npy.hpp"
 #include "op_harness.hpp"
 #include "ops/resize.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::test {
 namespace {

@@ -5,9 +5,9 @@
 
 #include "graph/fcn_builder.hpp"
 #include "harness.hpp"
+#include "ops/confusion.hpp"
 #include "vkseg/image.hpp"
 #include "vkseg/npy.hpp"
-#include "ops/confusion.hpp"
 #include "vkseg/segment.hpp"
 
 namespace vkseg::test {

@@ -4,8 +4,8 @@
 
 #include "graph/validate.hpp"
 #include "ops/registry.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::graph {
 

@@ -8,8 +8,8 @@
 #include <unordered_set>
 
 #include "ops/registry.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::graph {
 

@@ -9,11 +9,11 @@
 
 #include "io/dtype.hpp"
 #include "io/file_io.hpp"
-#include "vkseg/text.hpp"
 #include "io/safetensors.hpp"
 #include "io/torch_formats.hpp"
 #include "io/torch_objects.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::io {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::io {
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::io {
 

@@ -9,8 +9,8 @@
 
 #include "io/file_io.hpp"
 #include "io/json.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::io {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <map>
 
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::io {
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::onnx {
 

@@ -10,9 +10,9 @@
 #include <set>
 #include <utility>
 
-#include "vkseg/text.hpp"
 #include "onnx/converter.hpp"
 #include "onnx/shape_arith.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::onnx {
 

@@ -13,8 +13,8 @@
 #include "graph/graph.hpp"
 #include "io/file_io.hpp"
 #include "io/half.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::onnx {
 

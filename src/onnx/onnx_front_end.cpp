@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "io/file_io.hpp"
-#include "vkseg/text.hpp"
 #include "onnx/converter.hpp"
 #include "onnx/onnx_file.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::onnx {
 

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <functional>
 
-#include "vkseg/text.hpp"
 #include "onnx/shape_arith.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::onnx {
 

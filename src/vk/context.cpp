@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "vkseg/text.hpp"
 #include "vk/check.hpp"
 #include "vk/context_state.hpp"
 #include "vk/device_query.hpp"
 #include "vk/pipeline_cache.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg {
 

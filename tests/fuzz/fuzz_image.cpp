@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include "fuzz_input_file.hpp"
-#include "vkseg/image.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/image.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Large enough for every seed, small enough that a mutated header cannot make one input decode

@@ -2,8 +2,8 @@
 #include <cstdint>
 
 #include "fuzz_input_file.hpp"
-#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::cli {
 

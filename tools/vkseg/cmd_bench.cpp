@@ -11,12 +11,12 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "vkseg/image.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/crf.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/model.hpp"
 #include "vkseg/segment.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::cli {
 
@@ -75,7 +75,11 @@ int cmd_bench(const std::vector<std::string>& arguments) {
     const auto [w, h] = segmenter->network_size(image->width, image->height);
     return std::pair<uint32_t, uint32_t>(h, w);
   }();
-  Session session(network, batch, height, width);
+  // With --crf at batch 1 the segmenter's own session is the one timed, so the peak memory counts
+  // one set of activations, as `segment --crf` holds.
+  std::optional<Session> own_session;
+  if (!segmenter || batch != 1) own_session.emplace(network, batch, height, width);
+  Session& session = own_session ? *own_session : segmenter->session(height, width);
   const Shape4 in = session.input_shape(), out = session.output_shape();
   std::vector<float> input(static_cast<size_t>(in[0]) * in[1] * in[2] * in[3]);
   std::mt19937 rng(1);

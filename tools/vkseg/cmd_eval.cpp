@@ -9,11 +9,11 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "vkseg/image.hpp"
-#include "vkseg/text.hpp"
 #include "progress.hpp"
 #include "vkseg/error.hpp"
+#include "vkseg/image.hpp"
 #include "vkseg/segment.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::cli {
 

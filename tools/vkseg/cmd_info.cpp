@@ -3,9 +3,9 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
+#include "vkseg/text.hpp"
 
 namespace vkseg::cli {
 

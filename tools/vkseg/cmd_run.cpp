@@ -3,9 +3,9 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "vkseg/npy.hpp"
 #include "vkseg/error.hpp"
 #include "vkseg/model.hpp"
+#include "vkseg/npy.hpp"
 
 namespace vkseg::cli {
 
