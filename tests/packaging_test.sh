@@ -3,9 +3,11 @@
 # find_package(vkseg CONFIG) and once through `pkg-config --static vkseg`, and checks that both
 # give `vkseg segment`'s labels for an image that needs padding.
 #
-#   packaging_test.sh BUILD_DIR SOURCE_DIR VKSEG_CLI
+#   packaging_test.sh BUILD_DIR SOURCE_DIR VKSEG_CLI [CXX_FLAGS [LINKER_FLAGS]]
+# The consumers are compiled and linked with the build's own flags, so that an instrumented
+# build (scripts/sanitize.sh) installs an archive its consumers can link.
 set -euo pipefail
-build=$1 source=$2 cli=$3
+build=$1 source=$2 cli=$3 cxx_flags=${4:-} link_flags=${5:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vkseg-packaging-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export VKSEG_CACHE_DIR=$work/cache  # never the user's cache
@@ -23,14 +25,16 @@ fi
 
 # Only the temporary prefix: no package registry in the user's home.
 cmake -S "$source/tests/install_consumer" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$work/configure.log" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+  -DCMAKE_CXX_FLAGS="$cxx_flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" >"$work/configure.log" \
   || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/cmake-build" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 
 pc_dir=$(dirname "$(find "$prefix" -name vkseg.pc)")
 flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs --static vkseg)
 # shellcheck disable=SC2086  # the flags are words
-c++ -std=c++17 -O1 "$source/tests/install_consumer/main.cpp" -o "$work/consumer-pkgconfig" $flags
+c++ -std=c++17 -O1 $cxx_flags "$source/tests/install_consumer/main.cpp" -o "$work/consumer-pkgconfig" \
+  $flags $link_flags
 
 /usr/bin/python3 "$source/tests/make_odd_sized_image.py" "$source/weights/demo/samples/sample_2.png" \
   100 75 "$work/odd.png"
