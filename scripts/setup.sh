@@ -21,12 +21,14 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
 )
 # Testing: the validation layer, GoogleTest, PyTorch and ONNX for references and fixtures, the
-# demo's data set and ONNX's backend test data, GLFW and a virtual X server for the viewer.
+# demo's data set and ONNX's backend test data, GLFW and a virtual X server for the viewer; and
+# the Python module (pybind11) with Dask.
 if ! $runtime_only; then
   packages+=(
     vulkan-validationlayers libgtest-dev libglfw3-dev xvfb xauth
     python3-torch python3-torchvision python3-numpy python3-onnx dataset-fashion-mnist
     libonnx-testdata
+    pybind11-dev python3-pybind11 python3-dev python3-distributed
   )
 fi
 missing=()

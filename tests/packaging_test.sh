@@ -16,6 +16,12 @@ model=$source/weights/demo/demo_fcn8s.vkseg
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 prefix=$work/prefix
 test -f "$prefix/include/vkseg/vkseg.h" || { echo "vkseg.h was not installed"; exit 1; }
+# The Python package, where the build has it, imports from its installed place alone.
+if [ -f "$build/python/vkseg/__init__.py" ]; then
+  PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c \
+    "import sys, vkseg, vkseg.dask; assert vkseg.__file__.startswith(sys.argv[1]); vkseg.Model.load(sys.argv[2])" \
+    "$prefix" "$model"
+fi
 
 # Only the temporary prefix: no package registry in the user's home.
 cmake -S "$source/tests/install_consumer" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release \
