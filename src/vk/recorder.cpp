@@ -334,7 +334,7 @@ uint64_t Recorder::submit_async(const std::vector<SemaphoreOp>& waits,
   bool timeline = false;
   for (const SemaphoreOp& w : waits) {
     wait_semaphores.push_back(w.semaphore);
-    wait_stages.push_back(w.stages ? w.stages : VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
+    wait_stages.push_back(w.stages ? w.stages : VkPipelineStageFlags(VK_PIPELINE_STAGE_ALL_COMMANDS_BIT));
     wait_values.push_back(w.value);
     timeline = timeline || w.value != 0;
   }
