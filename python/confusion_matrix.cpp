@@ -1,10 +1,7 @@
 // vkseg.ConfusionMatrix: vkseg::ConfusionMatrix filled from numpy label arrays, with the metrics
 // `vkseg eval` reports, addition (summing workers' matrices) and pickling (sending them).
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <pybind11/stl.h>
 
-#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -12,7 +9,6 @@
 
 #include "bindings.hpp"
 #include "vkseg/error.hpp"
-#include "vkseg/text.hpp"
 #include "vkseg/segment.hpp"
 
 namespace vkseg::python {
@@ -84,51 +80,6 @@ py::array_t<uint64_t> counts_array(const ConfusionMatrix& m) {
   return out;
 }
 
-double percent(double v) { return std::isnan(v) ? v : 100.0 * v; }
-
-// What `vkseg eval` prints for this matrix over `images` images (tools/vkseg/cmd_eval.cpp's
-// formatting, with the same libraries), so that the Dask command prints it byte for byte.
-std::string eval_report(const ConfusionMatrix& matrix, const std::vector<std::string>& names,
-                        uint64_t images, bool json) {
-  if (names.size() != matrix.classes()) {
-    throw Error(fmt::format("eval_report: {} class names for {} classes", names.size(),
-                            matrix.classes()));
-  }
-  const std::vector<double> iou = matrix.class_iou();
-  if (json) {
-    nlohmann::ordered_json j;
-    j["images"] = images;
-    j["pixels"] = matrix.total();
-    j["pixel_accuracy"] = percent(matrix.pixel_accuracy());
-    j["mean_accuracy"] = percent(matrix.mean_accuracy());
-    j["mean_iou"] = percent(matrix.mean_iou());
-    j["frequency_weighted_iou"] = percent(matrix.frequency_weighted_iou());
-    nlohmann::ordered_json per_class = nlohmann::ordered_json::array();
-    for (uint32_t c = 0; c < matrix.classes(); ++c) {
-      per_class.push_back({{"class", c}, {"name", names[c]},
-                           {"iou", std::isnan(iou[c]) ? nlohmann::ordered_json() :
-                                                        nlohmann::ordered_json(percent(iou[c]))}});
-    }
-    j["class_iou"] = per_class;
-    return j.dump(-1, ' ', /*ensure_ascii=*/true) + "\n";
-  }
-  std::string out = fmt::format("{} images, {} labelled pixels\n", images, matrix.total());
-  out += fmt::format("pixel accuracy          {:6.2f}%\n", percent(matrix.pixel_accuracy()));
-  out += fmt::format("mean class accuracy     {:6.2f}%\n", percent(matrix.mean_accuracy()));
-  out += fmt::format("mean IoU                {:6.2f}%\n", percent(matrix.mean_iou()));
-  out += fmt::format("frequency-weighted IoU  {:6.2f}%\n",
-                     percent(matrix.frequency_weighted_iou()));
-  out += "\n  class                    IoU\n";
-  for (uint32_t c = 0; c < matrix.classes(); ++c) {
-    if (std::isnan(iou[c])) {
-      out += fmt::format("  {:<22} {:>6}\n", printable(names[c]), "-");
-    } else {
-      out += fmt::format("  {:<22} {:6.2f}%\n", printable(names[c]), percent(iou[c]));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void bind_confusion_matrix(py::module_& m) {
@@ -168,7 +119,7 @@ void bind_confusion_matrix(py::module_& m) {
       .def_property_readonly("frequency_weighted_iou", &ConfusionMatrix::frequency_weighted_iou)
       .def_property_readonly("class_iou", &ConfusionMatrix::class_iou,
                              "per class; NaN where a class is in neither truth nor prediction")
-      .def("eval_report", &eval_report, "class_names"_a, "images"_a, "json"_a = false,
+      .def("eval_report", &ConfusionMatrix::report, "class_names"_a, "images"_a, "json"_a = false,
            "What `vkseg eval` (with json: `vkseg eval --json`) prints for these counts over "
            "`images` images.")
       .def(py::pickle([](const ConfusionMatrix& self) -> py::array { return counts_array(self); },

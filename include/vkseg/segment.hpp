@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,11 @@ class ConfusionMatrix {
   double frequency_weighted_iou() const;
   // Per class; NaN where the class is in neither truth nor prediction.
   std::vector<double> class_iou() const;
+
+  // What `vkseg eval` prints for these counts over `images` images, with `names` for the
+  // classes (escaped for a terminal): the metrics in percent and each class's IoU as text, or
+  // with `json` one line of JSON (NaN as null, non-ASCII as \u escapes). Ends in a newline.
+  std::string report(const std::vector<std::string>& names, uint64_t images, bool json) const;
 
  private:
   uint32_t classes_;

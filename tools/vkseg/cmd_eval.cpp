@@ -1,10 +1,8 @@
 // `vkseg eval`: the FCN paper's metrics over a folder of images and label maps, from one
 // confusion matrix accumulated on the device.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
 #include "args.hpp"
@@ -43,8 +41,6 @@ std::vector<std::pair<fs::path, fs::path>> pair_files(const fs::path& images,
   return pairs;
 }
 
-double percent(double v) { return std::isnan(v) ? v : 100.0 * v; }
-
 }  // namespace
 
 int cmd_eval(const std::vector<std::string>& arguments) {
@@ -61,7 +57,6 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   const uint32_t ignore = args.uint_value("--ignore", 0, 255).value_or(255);
 
   const Model model = Model::load(args.positional()[0]);
-  const uint32_t classes = uint32_t(model.classes().size());
   Context context(context_options(args));
   Network network(context, model, precision);
   Segmenter segmenter(network, crf);
@@ -85,38 +80,9 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   }
   const ConfusionMatrix matrix = evaluator.matrix();
 
-  const std::vector<double> iou = matrix.class_iou();
-  if (args.has("--json")) {
-    nlohmann::ordered_json j;
-    j["images"] = pairs.size();
-    j["pixels"] = matrix.total();
-    j["pixel_accuracy"] = percent(matrix.pixel_accuracy());
-    j["mean_accuracy"] = percent(matrix.mean_accuracy());
-    j["mean_iou"] = percent(matrix.mean_iou());
-    j["frequency_weighted_iou"] = percent(matrix.frequency_weighted_iou());
-    nlohmann::ordered_json per_class = nlohmann::ordered_json::array();
-    for (uint32_t c = 0; c < classes; ++c) {
-      per_class.push_back({{"class", c}, {"name", model.classes()[c].name},
-                           {"iou", std::isnan(iou[c]) ? nlohmann::ordered_json() :
-                                                        nlohmann::ordered_json(percent(iou[c]))}});
-    }
-    j["class_iou"] = per_class;
-    print_json_line(j);
-    return 0;
-  }
-  fmt::print("{} images, {} labelled pixels\n", pairs.size(), matrix.total());
-  fmt::print("pixel accuracy          {:6.2f}%\n", percent(matrix.pixel_accuracy()));
-  fmt::print("mean class accuracy     {:6.2f}%\n", percent(matrix.mean_accuracy()));
-  fmt::print("mean IoU                {:6.2f}%\n", percent(matrix.mean_iou()));
-  fmt::print("frequency-weighted IoU  {:6.2f}%\n", percent(matrix.frequency_weighted_iou()));
-  fmt::print("\n  class                    IoU\n");
-  for (uint32_t c = 0; c < classes; ++c) {
-    if (std::isnan(iou[c])) {
-      fmt::print("  {:<22} {:>6}\n", printable(model.classes()[c].name), "-");
-    } else {
-      fmt::print("  {:<22} {:6.2f}%\n", printable(model.classes()[c].name), percent(iou[c]));
-    }
-  }
+  std::vector<std::string> names;
+  for (const ClassInfo& c : model.classes()) names.push_back(c.name);
+  fmt::print("{}", matrix.report(names, pairs.size(), args.has("--json")));
   return 0;
 }
 
