@@ -103,7 +103,13 @@ void vkseg_context_destroy(vkseg_context* context);
 vkseg_status vkseg_context_validation_message_count(const vkseg_context* context, uint64_t* count);
 
 /* ---- Networks: a model's weights and pipelines on a device ---- */
-typedef enum vkseg_precision { VKSEG_PRECISION_FP32 = 0, VKSEG_PRECISION_FP16 = 1 } vkseg_precision;
+/* The last value makes the type hold any int, so that a wrong value is refused, not undefined
+   behaviour in C++ (as Vulkan's *_MAX_ENUM values do). */
+typedef enum vkseg_precision {
+  VKSEG_PRECISION_FP32 = 0,
+  VKSEG_PRECISION_FP16 = 1,
+  VKSEG_PRECISION_MAX_ENUM = 0x7fffffff
+} vkseg_precision;
 
 vkseg_status vkseg_network_create(vkseg_context* context, const vkseg_model* model,
                                   vkseg_precision precision, vkseg_network** network);
