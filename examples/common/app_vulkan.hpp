@@ -1,7 +1,7 @@
 #pragma once
-// What the example applications own themselves, before vkseg is involved: an instance (with the
-// validation layer and synchronization validation when asked), a device with one queue, a
-// command buffer, host buffers and device images.
+// What the example applications own themselves: an instance (with the validation layer and
+// synchronization validation when asked), a device with one queue, a command buffer, host
+// buffers and device images, and the handles they give vkseg to adopt.
 #include <vulkan/vulkan.h>
 
 #include <atomic>
@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "vkseg/context.hpp"
 
 namespace example {
 
@@ -41,6 +43,7 @@ struct App {
   VkCommandPool pool = VK_NULL_HANDLE;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
   VkFence fence = VK_NULL_HANDLE;
+  std::vector<std::string> device_extensions;
 
   // `extensions` for the instance and the device (a window's surface and swapchain), and
   // `can_use` choosing a queue family (compute is required too).
@@ -104,6 +107,7 @@ struct App {
     VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
     device_info.queueCreateInfoCount = 1;
     device_info.pQueueCreateInfos = &queue_info;
+    this->device_extensions.assign(device_extensions.begin(), device_extensions.end());
     device_info.enabledExtensionCount = uint32_t(device_extensions.size());
     device_info.ppEnabledExtensionNames = device_extensions.data();
     check(vkCreateDevice(gpu, &device_info, nullptr, &device), "vkCreateDevice");
@@ -130,6 +134,18 @@ struct App {
       destroy(instance, messenger, nullptr);
     }
     vkDestroyInstance(instance, nullptr);
+  }
+
+  // The handles vkseg adopts: it uses this device and queue and never destroys them.
+  vkseg::ExternalDevice external_device() const {
+    vkseg::ExternalDevice external;
+    external.instance = instance;
+    external.physical_device = gpu;
+    external.device = device;
+    external.queue = queue;
+    external.queue_family_index = family;
+    external.enabled_device_extensions = device_extensions;
+    return external;
   }
 
   uint32_t memory_type(uint32_t allowed, VkMemoryPropertyFlags wanted) const {

@@ -60,14 +60,8 @@ int run(int argc, char** argv) {
   const uint32_t width = picture.width, height = picture.height;
 
   App app(validation, {}, {}, [](VkInstance, VkPhysicalDevice, uint32_t) { return true; });
-  vkseg::ExternalDevice external;
-  external.instance = app.instance;
-  external.physical_device = app.gpu;
-  external.device = app.device;
-  external.queue = app.queue;
-  external.queue_family_index = app.family;
   {
-    auto context = vkseg::Context::adopt(external);
+    auto context = vkseg::Context::adopt(app.external_device());
     vkseg::Network network(*context, model);
     vkseg::ImageSegmenter segmenter(network, width, height);
 

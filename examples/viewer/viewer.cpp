@@ -162,14 +162,7 @@ int run(const Options& o) {
       if (swapchain.extent.width != width || swapchain.extent.height != height) {
         throw std::runtime_error("the window is not the picture's size");
       }
-      vkseg::ExternalDevice external;
-      external.instance = app.instance;
-      external.physical_device = app.gpu;
-      external.device = app.device;
-      external.queue = app.queue;
-      external.queue_family_index = app.family;
-      external.enabled_device_extensions = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
-      auto context = vkseg::Context::adopt(external);
+      auto context = vkseg::Context::adopt(app.external_device());
       vkseg::Network network(*context, model);
       vkseg::ImageSegmenter segmenter(network, width, height);
 

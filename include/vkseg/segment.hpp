@@ -29,6 +29,10 @@ struct DeviceLabels {
   uint64_t non_finite_pixels = 0;  // as in LabelMap
 };
 
+// The size (width, height) a width x height image is padded to for `model`: each side at least
+// min_input(), rounded up to a multiple of input_multiple().
+std::pair<uint32_t, uint32_t> network_input_size(const Model& model, uint32_t width, uint32_t height);
+
 // Turns 8-bit RGB images of any size into label maps: applies the model's preprocessing, pads to
 // a size the network accepts (with the mean colour, i.e. zero after normalisation), runs, and
 // crops back; with `crf`, refines the labels with a dense CRF over the image (vkseg/crf.hpp).

@@ -181,12 +181,9 @@ ImageSegmenter::ImageSegmenter(Network& network, uint32_t width, uint32_t height
                             width, height));
   }
   // The padded size Segmenter runs an image of this size at.
-  auto fit = [&](uint32_t v) {
-    v = std::max(v, model.min_input());
-    return (v + model.input_multiple() - 1) / model.input_multiple() * model.input_multiple();
-  };
-  state_ = std::make_unique<detail::ImageSegmenterState>(network, width, height, fit(width),
-                                                         fit(height));
+  const auto [padded_width, padded_height] = network_input_size(model, width, height);
+  state_ = std::make_unique<detail::ImageSegmenterState>(network, width, height, padded_width,
+                                                         padded_height);
 }
 
 ImageSegmenter::~ImageSegmenter() = default;

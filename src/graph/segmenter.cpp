@@ -35,13 +35,17 @@ Segmenter::Segmenter(Network& network, const std::optional<CrfOptions>& crf)
   if (crf) crf_.emplace(network.context(), *crf);
 }
 
-std::pair<uint32_t, uint32_t> Segmenter::network_size(uint32_t width, uint32_t height) const {
-  const Model& m = network_.model();
+std::pair<uint32_t, uint32_t> network_input_size(const Model& model, uint32_t width,
+                                                 uint32_t height) {
   auto fit = [&](uint32_t v) {
-    v = std::max(v, m.min_input());
-    return (v + m.input_multiple() - 1) / m.input_multiple() * m.input_multiple();
+    v = std::max(v, model.min_input());
+    return (v + model.input_multiple() - 1) / model.input_multiple() * model.input_multiple();
   };
   return {fit(width), fit(height)};
+}
+
+std::pair<uint32_t, uint32_t> Segmenter::network_size(uint32_t width, uint32_t height) const {
+  return network_input_size(network_.model(), width, height);
 }
 
 Session& Segmenter::session(uint32_t padded_height, uint32_t padded_width) {
