@@ -57,7 +57,7 @@ void check_conv_transpose2d(Precision precision, ops::ConvTranspose2dParams p,
   const auto w = rounded(random_floats(ws.count()), precision);
   const auto b = random_floats(p.out_channels);  // fp32 at every precision
   auto dx = device_tensor(in, x, type);
-  auto dw = device_tensor(ws, w, type);
+  auto dw = device_tensor(conv.prepared_weight_shape(), conv.prepare_weights(w));
   auto db = device_tensor({1, p.out_channels, 1, 1}, b);
   auto dy = device_tensor(out, type);
   run([&](vk::Recorder& r) { conv.record(r, *dx, *dw, p.bias ? &*db : nullptr, *dy); });
@@ -140,6 +140,21 @@ TEST_P(ConvTranspose2dAtPrecision, OneByOneMapKernelLargerThanInputAndChannelMul
                          {2, 3, 4, 3});
 }
 
+// More output channels than one invocation computes (blocks of up to 16, split evenly; the
+// FCN's 21 classes), with groups, and more (image, channel block, phase) slices than one
+// dispatch holds in z (65535 on most devices: 260 images x 256 phases).
+TEST_P(ConvTranspose2dAtPrecision, ChannelBlocksAndSlicesBeyondOneDispatch) {
+  check_conv_transpose2d(precision(), {.in_channels = 21, .out_channels = 21, .kernel_h = 16,
+                          .kernel_w = 16, .stride_h = 8, .stride_w = 8, .pad_h = 4, .pad_w = 4},
+                         {1, 21, 3, 4});
+  check_conv_transpose2d(precision(), {.in_channels = 6, .out_channels = 70, .kernel_h = 3,
+                          .kernel_w = 2, .stride_h = 2, .stride_w = 1, .pad_h = 1, .groups = 2},
+                         {2, 6, 5, 3});
+  check_conv_transpose2d(precision(), {.in_channels = 2, .out_channels = 1, .kernel_h = 16,
+                          .kernel_w = 16, .stride_h = 16, .stride_w = 16},
+                         {260, 2, 1, 1});
+}
+
 TEST_P(ConvTranspose2dAtPrecision, FusedCropAndSkipAddition) {
   // What the runner fuses in FCNs: only a window of the result (a crop), plus a window of
   // another tensor (a skip connection), against the reference result cropped and summed.
@@ -187,7 +202,7 @@ TEST_P(ConvTranspose2dAtPrecision, FusedCropAndSkipAddition) {
                   fusion.addend_x];
           }
     auto dx = device_tensor(in, x, type);
-    auto dw = device_tensor(conv.weight_shape(), w, type);
+    auto dw = device_tensor(conv.prepared_weight_shape(), conv.prepare_weights(w));
     auto db = device_tensor({1, p.out_channels, 1, 1}, b);
     auto da = device_tensor(addend_shape, a, type);
     auto dy = device_tensor(out, type);
@@ -217,7 +232,7 @@ TEST(ConvTranspose2d, RejectsBadParameters) {
   EXPECT_THROW(conv.output_shape({1, 2, 2, 2}), Error);  // (2 - 1) - 2 + 1 = 0 rows
   EXPECT_THROW(conv.output_shape({1, 3, 5, 5}), Error);  // wrong channel count
   auto x = device_tensor({1, 2, 3, 3});
-  auto w = device_tensor(conv.weight_shape());
+  auto w = device_tensor(conv.prepared_weight_shape());
   auto y = device_tensor(conv.output_shape(x->shape));
   vk::Recorder recorder(context());
   recorder.begin();

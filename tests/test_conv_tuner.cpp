@@ -151,5 +151,17 @@ TEST(ConvTuner, RecordsHowItMeasuredAndRetunesOnRequest) {
     Context fourth(tuning_options(dir, messages));
     EXPECT_EQ(ops::tuned_variant(fourth, layer), ops::Conv2dVariant::Direct);
   }
+  // A choice measured on another proxy (an earlier version's) no longer fits: timed again.
+  {
+    const nlohmann::json stale{{"variant", "direct"}, {"proxy", "1x64x9x9"}, {"ms", {{"direct", 1.0}}}};
+    std::ofstream(file) << nlohmann::json{{key, stale}}.dump();
+    Context fifth(tuning_options(dir, messages));
+    ops::tuned_variant(fifth, layer);
+    const auto records = fifth.tuning_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_FALSE(records[0].from_cache);
+    EXPECT_NE(records[0].proxy, "1x64x9x9");
+    EXPECT_EQ(read_json(file).at(key).at("proxy"), records[0].proxy);
+  }
   EXPECT_TRUE(messages.empty()) << messages.front();
 }

@@ -19,10 +19,6 @@ struct WinogradPush {
   uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
 };
 
-VkFormat activation_format(Precision precision) {
-  return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
-}
-
 
 // How many of `total` units of `unit_bytes` each one chunk takes: what fits the budget and
 // `max_texels` texels of `unit_texels` each (at least one).
@@ -112,7 +108,7 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
       const Im2colPush push{in.c, in.h, in.w, o.w, image * in.c * in.h * in.w, col0, n, k_, k4};
       const FlatGrid grid = flat_grid(context_.info(), uint64_t(k4) * n);
       recorder.dispatch(pack,
-                        {{input.view, vk::Access::Read, activation_format(p.precision)},
+                        {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
                          {packed, vk::Access::Write}},
                         &push, sizeof push, grid.x, grid.y, 1, "im2col_pack");
       PackedGemmDims d;
@@ -214,7 +210,7 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
     const WinogradPush in_push{in.c, in.h, in.w, ch.tiles_w, ch.tiles_per_image, t0, tc, c4};
     FlatGrid grid = flat_grid(info, uint64_t(c4) * tc);
     recorder.dispatch(transform_in,
-                      {{input.view, vk::Access::Read, activation_format(p.precision)},
+                      {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
                        {v, vk::Access::Write}},
                       &in_push, sizeof in_push, grid.x, grid.y, 1, "winograd_input");
     PackedGemmDims d;

@@ -36,8 +36,11 @@ std::optional<Conv2dVariant> variant_named(const std::string& name) {
 
 // The layer with its weights capped at k_proxy_weights by dropping output channels (never below
 // 64, and not for grouped layers) and an input whose output is about k_proxy_flops of work,
-// between 8x8 and 128x128: large enough for the variants to show how they scale, small enough to
-// time every layer of a network in seconds.
+// between 32x32 and 128x128: large enough for the variants to show how they scale, small enough
+// to time every layer of a network in seconds. A network's variants are chosen once for every
+// input size, so the proxy stands for the sizes where it spends its time: the deepest stages of a
+// 512x512 input are 16 to 64 pixels wide, and there Winograd beats im2col by up to 4x while at
+// 8x8 it loses (VGG's 512 -> 512, lavapipe).
 struct Proxy {
   Conv2dParams params;
   Shape input;
@@ -53,7 +56,7 @@ Proxy proxy_of(const Conv2dParams& p) {
   const double per_pixel = 2.0 * proxy.params.out_channels * (p.in_channels / p.groups) *
                            p.kernel_h * p.kernel_w;
   const uint32_t side =
-      uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 8.0, 128.0));
+      uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 32.0, 128.0));
   auto input_extent = [&](uint32_t k, uint32_t s, uint32_t pad0, uint32_t pad1, uint32_t d) {
     const int64_t in = int64_t(side - 1) * s + int64_t(d) * (k - 1) + 1 - pad0 - int64_t(pad1);
     return uint32_t(std::max<int64_t>(in, 1));
@@ -189,19 +192,24 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
   std::lock_guard lock(s.tuning_mutex);
   load_tuning(s);
   const std::string key = tuning_key(params);
-  // With retune, a cached choice counts only once this context has timed it itself.
+  // With retune, a cached choice counts only once this context has timed it itself; one measured
+  // on another proxy than this version takes (an earlier rule) is timed again.
+  const Proxy proxy = proxy_of(params);
+  const auto detail = s.tuned_detail.find(key);
+  const bool other_proxy = detail != s.tuned_detail.end() && detail->second.contains("proxy") &&
+                           detail->second["proxy"] != proxy.input.str();
   if (const auto it = s.tuned.find(key);
-      it != s.tuned.end() && (!s.retune || recorded(s, key))) {
+      it != s.tuned.end() && !other_proxy && (!s.retune || recorded(s, key))) {
     const auto variant = variant_named(it->second);
     if (variant && Conv2d::supports(context, params, *variant)) {
       if (!recorded(s, key)) {
         TuningRecord r{key, it->second, true, {}, {}};
-        if (const auto d = s.tuned_detail.find(key); d != s.tuned_detail.end()) {
-          if (d->second.contains("proxy") && d->second["proxy"].is_string()) {
-            r.proxy = d->second["proxy"].get<std::string>();
+        if (detail != s.tuned_detail.end()) {
+          if (detail->second.contains("proxy") && detail->second["proxy"].is_string()) {
+            r.proxy = detail->second["proxy"].get<std::string>();
           }
-          if (d->second.contains("ms") && d->second["ms"].is_object()) {
-            for (const auto& [name, ms] : d->second["ms"].items()) {
+          if (detail->second.contains("ms") && detail->second["ms"].is_object()) {
+            for (const auto& [name, ms] : detail->second["ms"].items()) {
               if (ms.is_number()) r.milliseconds.push_back({name, ms.get<double>()});
             }
           }
@@ -219,7 +227,6 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
     if (variant != rule && Conv2d::supports(context, params, variant)) order.push_back(variant);
   }
   if (order.size() < 2) return Conv2dVariant::Auto;
-  const Proxy proxy = proxy_of(params);
   Conv2dVariant best = Conv2dVariant::Auto;
   double best_ms = std::numeric_limits<double>::infinity();
   TuningRecord record{key, "", false, proxy.input.str(), {}};
@@ -240,13 +247,13 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
   }
   if (best == Conv2dVariant::Auto) return best;  // nothing measured: the rules decide
   record.variant = variant_name(best);
-  nlohmann::json detail{{"variant", record.variant}, {"proxy", record.proxy}};
-  detail["ms"] = nlohmann::json::object();
+  nlohmann::json entry{{"variant", record.variant}, {"proxy", record.proxy}};
+  entry["ms"] = nlohmann::json::object();
   for (const auto& [name, ms] : record.milliseconds) {
-    detail["ms"][name] = std::isfinite(ms) ? nlohmann::json(ms) : nlohmann::json(nullptr);
+    entry["ms"][name] = std::isfinite(ms) ? nlohmann::json(ms) : nlohmann::json(nullptr);
   }
   s.tuned[key] = record.variant;
-  s.tuned_detail[key] = std::move(detail);
+  s.tuned_detail[key] = std::move(entry);
   s.tuning_records.push_back(std::move(record));
   save_tuning(s);
   return best;

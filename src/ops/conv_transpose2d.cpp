@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "ops/dispatch.hpp"
@@ -15,8 +17,21 @@ namespace vkseg::ops {
 namespace {
 
 struct Push {
-  uint32_t c, h, w, oc, oh, ow, groups, count, oy0, ox0, ah, aw, ay0, ax0;
+  uint32_t c, h, w, oc, oh, ow, groups, oy0, ox0, ah, aw, ay0, ax0, slice0, phase_cols;
 };
+
+// vec4s of output channels per invocation (conv_transpose2d.comp's OC4): as many as keep the
+// accumulators in registers, split evenly so the last block is not mostly empty.
+constexpr uint32_t k_max_oc4 = 4;
+
+uint32_t out_channels4(const ConvTranspose2dParams& p) {
+  return ceil_div(p.out_channels / p.groups, 4);
+}
+
+uint32_t oc4_block(const ConvTranspose2dParams& p) {
+  const uint32_t cout4 = out_channels4(p);
+  return ceil_div(cout4, ceil_div(cout4, k_max_oc4));
+}
 
 }  // namespace
 
@@ -51,14 +66,41 @@ const vk::Pipeline& ConvTranspose2d::pipeline(bool addend) const {
   return vk::state(context_).pipeline(
       {shader_variant(context_, "conv_transpose2d", "conv_transpose2d", p.precision),
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-        p.dilation_h, p.dilation_w, tap_step_h, tap_step_w, p.bias, addend},
+        p.dilation_h, p.dilation_w, tap_step_h, tap_step_w, p.bias, addend, oc4_block(p)},
        5,
-       sizeof(Push)});
+       sizeof(Push),
+       0b00011});
 }
 
 Shape ConvTranspose2d::weight_shape() const {
   return {params_.in_channels, params_.out_channels / params_.groups, params_.kernel_h,
           params_.kernel_w};
+}
+
+Shape ConvTranspose2d::prepared_weight_shape() const {
+  const auto& p = params_;
+  return {1, 1, 1,
+          4 * p.groups * out_channels4(p) * p.kernel_h * p.kernel_w * (p.in_channels / p.groups)};
+}
+
+std::vector<float> ConvTranspose2d::prepare_weights(const std::vector<float>& weights) const {
+  const auto& p = params_;
+  if (weights.size() != weight_shape().count()) {
+    throw Error(fmt::format("conv_transpose2d: {} weights, expected {}", weights.size(),
+                            weight_shape().count()));
+  }
+  const uint32_t cin = p.in_channels / p.groups, cout = p.out_channels / p.groups;
+  const uint32_t cout4 = out_channels4(p), taps = p.kernel_h * p.kernel_w;
+  std::vector<float> packed(prepared_weight_shape().count(), 0.0f);
+  for (uint32_t g = 0; g < p.groups; ++g)
+    for (uint32_t ol = 0; ol < cout; ++ol)
+      for (uint32_t tap = 0; tap < taps; ++tap)
+        for (uint32_t ic = 0; ic < cin; ++ic) {
+          const size_t texel = ((size_t(g) * cout4 + ol / 4) * taps + tap) * cin + ic;
+          packed[texel * 4 + ol % 4] =
+              weights[((size_t(g) * cin + ic) * cout + ol) * taps + tap];
+        }
+  return packed;
 }
 
 Shape ConvTranspose2d::output_shape(const Shape& input) const {
@@ -83,9 +125,15 @@ void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const 
                              const ConvTransposeFusion& fusion) const {
   const DType type = storage_type(params_.precision);
   require_fits("conv_transpose2d", "input", input, type);
-  require_fits("conv_transpose2d", "weight", weight, type);
+  require_fits("conv_transpose2d", "weight", weight, DType::F32);
   require_fits("conv_transpose2d", "output", output, type);
-  require_shape("conv_transpose2d", "weight", weight.shape, weight_shape());
+  require_shape("conv_transpose2d", "weight", weight.shape, prepared_weight_shape());
+  const uint64_t max_texels = context_.info().max_texel_buffer_elements;
+  if (input.shape.count() > max_texels || weight.shape.count() / 4 > max_texels) {
+    throw Error(fmt::format("conv_transpose2d: its input {} or its {} weights exceed the "
+                            "device's {} texels per buffer",
+                            input.shape.str(), weight_shape().count(), max_texels));
+  }
   const Shape full = output_shape(input.shape);
   const Shape& o = output.shape;
   if (o.n != full.n || o.c != full.c || uint64_t(fusion.crop_y) + o.h > full.h ||
@@ -108,18 +156,34 @@ void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const 
     require_shape("conv_transpose2d", "bias", bias->shape, {1, params_.out_channels, 1, 1});
   }
   const Shape a = fusion.addend ? fusion.addend->shape : o;
-  const Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, params_.groups,
-                  uint32_t(o.count()), fusion.crop_y, fusion.crop_x, a.h, a.w, fusion.addend_y,
-                  fusion.addend_x};
-  const FlatGrid grid = flat_grid(context_.info(), o.count());
-  // Bindings the shader never reads (bias, addend) must still be bound to something.
-  recorder.dispatch(pipeline(fusion.addend != nullptr),
-                    {{input.view, vk::Access::Read},
-                     {weight.view, vk::Access::Read},
-                     {bias ? bias->view : weight.view, vk::Access::Read},
-                     {output.view, vk::Access::Write},
-                     {fusion.addend ? fusion.addend->view : weight.view, vk::Access::Read}},
-                    &push, sizeof push, grid.x, grid.y, 1, "conv_transpose2d");
+  const auto& p = params_;
+  const uint32_t phase_cols = ceil_div(o.w, p.stride_w);
+  const uint64_t phase_positions = uint64_t(ceil_div(o.h, p.stride_h)) * phase_cols;
+  const FlatGrid grid = flat_grid(context_.info(), phase_positions);
+  // One slice per (image, channel block, phase), in z, over as many dispatches as z allows.
+  const uint64_t slices = uint64_t(o.n) * p.groups * ceil_div(out_channels4(p), oc4_block(p)) *
+                          p.stride_h * p.stride_w;
+  if (slices > std::numeric_limits<uint32_t>::max()) {
+    throw Error(fmt::format("conv_transpose2d: {} images x {} channels x stride {}x{} is more "
+                            "than the shader can index",
+                            o.n, o.c, p.stride_h, p.stride_w));
+  }
+  const uint64_t max_z = context_.info().max_workgroup_count[2];
+  Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, p.groups,
+            fusion.crop_y, fusion.crop_x, a.h, a.w, fusion.addend_y, fusion.addend_x, 0,
+            phase_cols};
+  for (uint64_t first = 0; first < slices; first += max_z) {
+    push.slice0 = uint32_t(first);
+    // Bindings the shader never reads (bias, addend) must still be bound to something.
+    recorder.dispatch(pipeline(fusion.addend != nullptr),
+                      {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
+                       {weight.view, vk::Access::Read, VK_FORMAT_R32G32B32A32_SFLOAT},
+                       {bias ? bias->view : weight.view, vk::Access::Read},
+                       {output.view, vk::Access::Write},
+                       {fusion.addend ? fusion.addend->view : weight.view, vk::Access::Read}},
+                      &push, sizeof push, grid.x, grid.y, uint32_t(std::min(max_z, slices - first)),
+                      "conv_transpose2d");
+  }
 }
 
 }  // namespace vkseg::ops
@@ -172,12 +236,12 @@ class ConvTranspose2dNode : public NodeOp {
         fuse_(fuse_of(b.node)),
         offset_y_(uint32_t(b.node.attr_ints("fuse_offset")[0])),
         offset_x_(uint32_t(b.node.attr_ints("fuse_offset")[1])),
-        type_(storage_type(b.precision)),
         weight_(b.weight("weight")),
         bias_(b.optional_weight("bias")) {}
 
   std::vector<DeviceWeight> device_weights() const override {
-    std::vector<DeviceWeight> out{{op_.weight_shape(), type_, [this] { return weight_.values; }}};
+    std::vector<DeviceWeight> out{{op_.prepared_weight_shape(), DType::F32,
+                                   [this] { return op_.prepare_weights(weight_.values); }}};
     if (bias_) {
       out.push_back({{1, op_.params().out_channels, 1, 1}, DType::F32,
                      [this] { return bias_->values; }});
@@ -222,7 +286,6 @@ class ConvTranspose2dNode : public NodeOp {
   ConvTranspose2d op_;
   Fuse fuse_;
   uint32_t offset_y_, offset_x_;
-  DType type_;
   const graph::WeightTensor& weight_;
   const graph::WeightTensor* bias_;
 };

@@ -1,5 +1,6 @@
 #pragma once
 #include <optional>
+#include <vector>
 
 #include "ops/tensor.hpp"
 #include "vk/recorder.hpp"
@@ -32,12 +33,18 @@ struct ConvTransposeFusion {
 };
 
 // Transposed convolution with PyTorch's semantics (nn.ConvTranspose2d), computed as a gather
-// (each output element sums its contributions; no atomics). Weight: in x out/groups x kh x kw.
+// (each output element sums its contributions; no atomics), one stride phase per workgroup so
+// that every lane reads the same weights.
 class ConvTranspose2d {
  public:
   ConvTranspose2d(Context& context, const ConvTranspose2dParams& params);
   const ConvTranspose2dParams& params() const { return params_; }
+  // PyTorch's weight shape: in x out/groups x kh x kw.
   Shape weight_shape() const;
+  // The weights record() takes: PyTorch's repacked by prepare_weights into fp32 texels of 4
+  // output channels (at every precision), a {1, 1, 1, count} tensor.
+  Shape prepared_weight_shape() const;
+  std::vector<float> prepare_weights(const std::vector<float>& weights) const;
   Shape output_shape(const Shape& input) const;
   void record(vk::Recorder& recorder, const Tensor& input, const Tensor& weight, const Tensor* bias,
               const Tensor& output, const ConvTransposeFusion& fusion = {}) const;

@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <string>
 
+#include <vulkan/vulkan.h>
+
 #include "vkseg/context.hpp"
 #include "vkseg/precision.hpp"
 
@@ -24,6 +26,12 @@ struct FlatGrid {
 };
 FlatGrid flat_grid(const DeviceInfo& info, uint64_t invocations,
                    uint32_t local_size = k_flat_local_size);
+
+// The format a shader reads activations of this precision in through a uniform texel buffer
+// (a samplerBuffer): R32F or R16F, each a format every Vulkan device supports there.
+inline VkFormat activation_texel_format(Precision precision) {
+  return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+}
 
 inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
