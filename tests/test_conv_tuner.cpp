@@ -117,7 +117,12 @@ TEST(ConvTuner, RecordsHowItMeasuredAndRetunesOnRequest) {
       if (name == records[0].variant) chosen_ms = ms;
       fastest = std::min(fastest, ms);
     }
-    EXPECT_EQ(chosen_ms, fastest);
+    // The fastest, or the rules' choice where nothing beats it by the margin.
+    if (chosen != ops::Conv2d::rule_variant(first, layer)) {
+      EXPECT_EQ(chosen_ms, fastest);
+    } else {
+      EXPECT_LE(chosen_ms, fastest * ops::k_rule_margin);
+    }
     file = vk::state(first).tuning_file;
     // Named by device, driver and the embedded shaders, so another vkseg's shaders retune.
     EXPECT_TRUE(std::regex_match(std::filesystem::path(file).filename().string(),
