@@ -41,13 +41,9 @@ void main() {
   const uint lane = gl_SubgroupInvocationID & 7u;
   const uint lane_base = gl_SubgroupInvocationID & ~7u;
   const uint z = gl_WorkGroupID.z;
-  // Row blocks in x, which devices walk first (lavapipe's threads take workgroups in that order):
-  // workgroups that run together share B's columns, which are what a large K makes too big to
-  // stay in cache otherwise (a 2048 -> 512 1x1 convolution at 65x65 streams B, 35 MB, once per
-  // row block from memory the other way round).
-  const uint group = gl_WorkGroupID.y * (gl_WorkGroupSize.x / 8) + gl_LocalInvocationID.x / 8;
+  const uint group = gl_WorkGroupID.x * (gl_WorkGroupSize.x / 8) + gl_LocalInvocationID.x / 8;
   const uint col0 = group * 8 * RN + lane;
-  const uint block0 = gl_WorkGroupID.x * RMB;
+  const uint block0 = gl_WorkGroupID.y * RMB;
 
   const int a_base = int(z * p.a_batch + block0 * p.k4 * 8 + lane);
   const int a_block = int(p.k4 * 8);

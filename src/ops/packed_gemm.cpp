@@ -86,8 +86,8 @@ void PackedGemm::record(vk::Recorder& recorder, vk::BufferView a, vk::BufferView
   const Push push{d.m, d.n, d.k4, d.a_batch, d.b_batch, d.out_batch, d.out_row, d.out_offset};
   // Without a bias, binding 2 gets a few bytes of A; the shader never reads it.
   const vk::BufferView bias_view = bias ? *bias : vk::BufferView{a.buffer, a.offset, 16};
-  const uint32_t groups_x = ceil_div(d.m, k_rows);
-  const uint32_t groups_y = ceil_div(d.n, k_columns * 8 * (k_local_size / 8));
+  const uint32_t groups_x = ceil_div(d.n, k_columns * 8 * (k_local_size / 8));
+  const uint32_t groups_y = ceil_div(d.m, k_rows);
   recorder.dispatch(pipeline,
                     {{a, vk::Access::Read, a_format(a_precision_)},
                      {b, vk::Access::Read, VK_FORMAT_R32G32B32A32_SFLOAT},
