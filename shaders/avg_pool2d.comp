@@ -18,19 +18,16 @@ layout(constant_id = 11) const bool COUNT_PAD = true;
 layout(push_constant) uniform Push {
   uint h, w;    // input size
   uint oh, ow;  // output size
-  uint count;   // output elements of this dispatch
-  uint plane0;  // the first (image, channel) plane of this dispatch, where the input binding starts
+  uint count;   // output elements: n * c * oh * ow
 } p;
 
-// A texel fetch, which a CPU device (lavapipe) gathers in one instruction where a storage-buffer
-// load loops over the lanes.
-layout(binding = 0) uniform samplerBuffer x;  // the input, NCHW (R32F or R16F texels)
+layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
 layout(std430, binding = 1) writeonly buffer Output { sfloat y[]; };
 
 void main() {
   const uint i = flat_index();
   if (i >= p.count) return;
-  const uint plane = i / (p.oh * p.ow);  // in this dispatch
+  const uint plane = i / (p.oh * p.ow);
   const uint pixel = i % (p.oh * p.ow);
   int y0 = int(pixel / p.ow) * SH - PAD_TOP;
   int x0 = int(pixel % p.ow) * SW - PAD_LEFT;
@@ -46,8 +43,8 @@ void main() {
   float sum = 0.0;
   for (int iy = y0; iy < y1; ++iy) {
     const uint row = in_base + uint(iy) * p.w;
-    for (int ix = x0; ix < x1; ++ix) sum += texelFetch(x, int(row + uint(ix))).x;
+    for (int ix = x0; ix < x1; ++ix) sum += float(x[row + uint(ix)]);
   }
   const int divisor = COUNT_PAD ? padded_count : (y1 - y0) * (x1 - x0);
-  y[p.plane0 * p.oh * p.ow + i] = sfloat(sum / float(divisor));
+  y[i] = sfloat(sum / float(divisor));
 }

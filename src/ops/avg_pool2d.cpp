@@ -17,8 +17,7 @@ AvgPool2d::AvgPool2d(Context& context, const AvgPool2dParams& params)
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top,
         p.pad_left, p.pad_bottom, p.pad_right, p.count_include_pad},
        2,
-       sizeof(PoolPush),
-       0b01});
+       sizeof(PoolPush)});
 }
 
 PoolWindow AvgPool2d::window() const {

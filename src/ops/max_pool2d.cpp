@@ -17,8 +17,7 @@ MaxPool2d::MaxPool2d(Context& context, const MaxPool2dParams& params)
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
         p.dilation_h, p.dilation_w},
        2,
-       sizeof(PoolPush),
-       0b01});
+       sizeof(PoolPush)});
 }
 
 PoolWindow MaxPool2d::window() const {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <numeric>
 
 #include "ops/dispatch.hpp"
 #include "ops/extent.hpp"
@@ -53,31 +52,11 @@ void record_pooling(vk::Recorder& recorder, const Context& context, const vk::Pi
   require_fits(op, "input", input, type);
   require_fits(op, "output", output, type);
   require_shape(op, "output", output.shape, pooled_shape(op, window, input.shape));
-  const Shape& in = input.shape;
   const Shape& o = output.shape;
-  // Planes per dispatch: what the texel buffer holds, in steps that keep each chunk's offset
-  // bindable.
-  const uint64_t plane = uint64_t(in.h) * in.w, plane_bytes = plane * element_bytes(type);
-  const uint64_t alignment = binding_alignment(context.info());
-  const uint64_t step = alignment / std::gcd(plane_bytes, alignment);
-  const uint64_t planes = uint64_t(in.n) * in.c;
-  const uint64_t chunk =
-      std::min(planes, context.info().max_texel_buffer_elements / plane / step * step);
-  if (chunk == 0) {
-    throw Error(fmt::format("{}: {} planes of {}x{} exceed the device's {} texels per buffer", op,
-                            step, in.h, in.w, context.info().max_texel_buffer_elements));
-  }
-  for (uint64_t first = 0; first < planes; first += chunk) {
-    const uint64_t count = std::min(chunk, planes - first);
-    const vk::BufferView view{input.view.buffer, input.view.offset + first * plane_bytes,
-                              count * plane_bytes};
-    const PoolPush push{in.h, in.w, o.h, o.w, uint32_t(count * o.h * o.w), uint32_t(first)};
-    const FlatGrid grid = flat_grid(context.info(), count * o.h * o.w);
-    recorder.dispatch(pipeline,
-                      {{view, vk::Access::Read, activation_texel_format(precision)},
-                       {output.view, vk::Access::Write}},
-                      &push, sizeof push, grid.x, grid.y, 1, op);
-  }
+  const PoolPush push{input.shape.h, input.shape.w, o.h, o.w, uint32_t(o.count())};
+  const FlatGrid grid = flat_grid(context.info(), o.count());
+  recorder.dispatch(pipeline, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
+                    &push, sizeof push, grid.x, grid.y, 1, op);
 }
 
 }  // namespace vkseg::ops

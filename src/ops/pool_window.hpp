@@ -32,16 +32,13 @@ Shape pooled_shape(const char* op, const PoolWindow& window, const Shape& input)
 std::vector<int64_t> pool_channels(const graph::Node& node, const graph::Weights& weights,
                                    const std::vector<int64_t>& inputs);
 
-// The pooling shaders' push constants: input size, output size, output elements and first plane
-// of one dispatch.
+// The pooling shaders' push constants: input size, output size, output elements.
 struct PoolPush {
-  uint32_t h, w, oh, ow, count, plane0;
+  uint32_t h, w, oh, ow, count;
 };
 
-// Records `pipeline` (a pooling shader, one invocation per output element, reading the input as
-// a uniform texel buffer) on input and output after checking that both hold `precision`'s
-// storage type and the output is pooled_shape(); an input over the device's texel buffer size
-// is read in chunks of planes.
+// Records `pipeline` (a pooling shader, one invocation per output element) on input and output
+// after checking that both hold `precision`'s storage type and the output is pooled_shape().
 void record_pooling(vk::Recorder& recorder, const Context& context, const vk::Pipeline& pipeline,
                     const char* op, const PoolWindow& window, Precision precision,
                     const Tensor& input, const Tensor& output);
