@@ -248,8 +248,13 @@ lines = [json.loads(line) for line in open(sys.argv[1])]
 assert lines, "tune listed no convolution"
 for line in lines:
     timed = [ms for ms in line["ms"].values() if ms is not None]
-    assert len(line["ms"]) >= 2 and line["ms"][line["variant"]] == min(timed), line
-print(f"ok: tune timed {len(lines)} convolution shapes, each choosing its fastest variant")
+    assert len(line["ms"]) >= 2 and line["rule"] in line["ms"], line
+    chosen = line["ms"][line["variant"]]
+    # The fastest, or the rules' choice where nothing beats it by 1.25x.
+    assert chosen == min(timed) or (line["variant"] == line["rule"] and
+                                    chosen <= 1.25 * min(timed)), line
+print(f"ok: tune timed {len(lines)} convolution shapes, each choosing its fastest variant "
+      "or keeping the rules' within 1.25x")
 PY
 VKSEG_CACHE_DIR="$work/untuned" "$vkseg" run "$work/fcn16s.vkseg" --no-autotune \
   --input "$fixtures/fcn/input_96x64b2.npy" --output "$work/untuned.npy" >/dev/null

@@ -121,7 +121,7 @@ TEST(ConvTuner, RecordsHowItMeasuredAndRetunesOnRequest) {
     if (chosen != ops::Conv2d::rule_variant(first, layer)) {
       EXPECT_EQ(chosen_ms, fastest);
     } else {
-      EXPECT_LE(chosen_ms, fastest * ops::k_rule_margin);
+      EXPECT_LE(chosen_ms, fastest * tuning_rule_margin);
     }
     file = vk::state(first).tuning_file;
     // Named by device, driver and the embedded shaders, so another vkseg's shaders retune.

@@ -110,7 +110,13 @@ struct TuningRecord {
   // Each variant timed, best of its runs in milliseconds (infinity: gave up after one run, over
   // three times the best so far).
   std::vector<std::pair<std::string, double>> milliseconds;
+  // The built-in rules' choice, timed first: it stands unless another variant is
+  // tuning_rule_margin times faster (empty for a choice from the cache).
+  std::string rule;
 };
+// Timings drift by 10% on a CPU device, and a proxy with fewer output channels than the layer
+// can flatter a variant: the rules' choice gives way only to one this much faster.
+inline constexpr double tuning_rule_margin = 1.25;
 
 namespace vk {
 class ContextState;

@@ -229,7 +229,7 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
   if (order.size() < 2) return Conv2dVariant::Auto;
   Conv2dVariant best = Conv2dVariant::Auto;
   double best_ms = std::numeric_limits<double>::infinity();
-  TuningRecord record{key, "", false, proxy.input.str(), {}};
+  TuningRecord record{key, "", false, proxy.input.str(), {}, variant_name(rule)};
   for (Conv2dVariant variant : order) {
     try {
       const double ms = time_variant(context, proxy, variant, 3 * best_ms);
@@ -238,7 +238,8 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
       // device drift by 10% between runs, and a proxy with fewer output channels flatters the
       // variants that do not reuse inputs across them (FCN's 7x7 fc6: conv2d_gemm 7% ahead on
       // the proxy, 3x behind im2col on the layer).
-      const double needed = variant == rule || best != rule ? best_ms : best_ms / k_rule_margin;
+      const double needed =
+          variant == rule || best != rule ? best_ms : best_ms / tuning_rule_margin;
       if (ms < needed) best = variant, best_ms = ms;
     } catch (const VulkanError& e) {
       // Out of memory: not a candidate. A lost or hung device: nothing else will run either.

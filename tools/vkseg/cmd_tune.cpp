@@ -25,7 +25,8 @@ int cmd_tune(const std::vector<std::string>& arguments) {
   const std::vector<TuningRecord> records = context.tuning_records();
   if (args.has("--json")) {
     for (const TuningRecord& r : records) {
-      nlohmann::ordered_json line{{"layer", r.layer}, {"variant", r.variant}, {"proxy", r.proxy}};
+      nlohmann::ordered_json line{
+          {"layer", r.layer}, {"variant", r.variant}, {"rule", r.rule}, {"proxy", r.proxy}};
       line["ms"] = nlohmann::ordered_json::object();
       for (const auto& [name, ms] : r.milliseconds) {
         line["ms"][name] = std::isfinite(ms) ? nlohmann::ordered_json(ms) : nullptr;
@@ -35,8 +36,9 @@ int cmd_tune(const std::vector<std::string>& arguments) {
     return 0;
   }
   fmt::print("{} convolution shapes timed on {} (timings in ms on the proxy input, best of "
-             "three runs; '-': gave up after one run)\n",
-             records.size(), context.info().name);
+             "three runs; '-': gave up after one run; the first timed is the rules' choice, which "
+             "stands unless another is {}x faster)\n",
+             records.size(), context.info().name, tuning_rule_margin);
   for (const TuningRecord& r : records) {
     std::string timings;
     for (const auto& [name, ms] : r.milliseconds) {
