@@ -70,8 +70,7 @@ void main() {
   // The first rows and columns of the window in this phase.
   const int fy = (ry - int((p.oy0 + PH) % SH) + SH) % SH;
   const int fx = (rx - int((p.ox0 + PW) % SW) + SW) % SW;
-  const uint pos = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x +
-                   gl_LocalInvocationID.x;
+  const uint pos = flat_index();  // position in the phase's grid
   const int oy = fy + int(pos / p.phase_cols) * SH;
   const int ox = fx + int(pos % p.phase_cols) * SW;
   if (oy >= int(p.oh) || ox >= int(p.ow)) return;

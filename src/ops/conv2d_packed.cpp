@@ -19,7 +19,6 @@ struct WinogradPush {
   uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
 };
 
-
 // How many of `total` units of `unit_bytes` each one chunk takes: what fits the budget and
 // `max_texels` texels of `unit_texels` each (at least one).
 uint32_t units_per_chunk(uint64_t budget, uint64_t unit_bytes, uint64_t unit_texels,

@@ -234,10 +234,8 @@ Conv2dVariant tuned_variant(Context& context, const Conv2dParams& params) {
     try {
       const double ms = time_variant(context, proxy, variant, 3 * best_ms);
       record.milliseconds.push_back({variant_name(variant), ms});
-      // Another variant displaces the rules' choice only by a clear margin: timings on a CPU
-      // device drift by 10% between runs, and a proxy with fewer output channels flatters the
-      // variants that do not reuse inputs across them (FCN's 7x7 fc6: conv2d_gemm 7% ahead on
-      // the proxy, 3x behind im2col on the layer).
+      // Another variant displaces the rules' choice only by tuning_rule_margin (FCN's 7x7 fc6:
+      // conv2d_gemm 7% ahead of im2col on the proxy, 3x behind it on the layer).
       const double needed =
           variant == rule || best != rule ? best_ms : best_ms / tuning_rule_margin;
       if (ms < needed) best = variant, best_ms = ms;

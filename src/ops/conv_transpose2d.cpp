@@ -172,10 +172,11 @@ void ConvTranspose2d::record(vk::Recorder& recorder, const Tensor& input, const 
   Push push{input.shape.c, input.shape.h, input.shape.w, o.c, o.h, o.w, p.groups,
             fusion.crop_y, fusion.crop_x, a.h, a.w, fusion.addend_y, fusion.addend_x, 0,
             phase_cols};
+  const vk::Pipeline& slice_pipeline = pipeline(fusion.addend != nullptr);
   for (uint64_t first = 0; first < slices; first += max_z) {
     push.slice0 = uint32_t(first);
     // Bindings the shader never reads (bias, addend) must still be bound to something.
-    recorder.dispatch(pipeline(fusion.addend != nullptr),
+    recorder.dispatch(slice_pipeline,
                       {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
                        {weight.view, vk::Access::Read, VK_FORMAT_R32G32B32A32_SFLOAT},
                        {bias ? bias->view : weight.view, vk::Access::Read},
