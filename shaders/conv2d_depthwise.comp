@@ -1,10 +1,14 @@
 #version 450
+#extension GL_EXT_control_flow_attributes : enable
 // vkseg: variants fp32 fp16
 // Depthwise 2-D convolution (NCHW; groups = input channels = output channels). Each invocation
-// computes four neighbouring outputs of one row of one channel: lanes walk the row, so
-// neighbouring lanes load neighbouring inputs, and every weight load is uniform across the
-// workgroup. No private arrays: a CPU device (lavapipe) would keep them in scratch memory and
-// gather from it, which costs more than the arithmetic; the four sums are a vec4's components.
+// computes PX neighbouring outputs of one row of one channel; invocations walk a channel's
+// output rows block by block, so neighbouring lanes read neighbouring inputs and narrow rows
+// leave no lanes idle. Per kernel row, the inputs all PX outputs share are fetched once into a
+// window when that takes fewer fetches than one per tap (stride and dilation decide). Every loop
+// is unrolled, so the window and the sums are registers, not scratch memory. The input is a
+// texel buffer: on a CPU device (lavapipe) a texel fetch is one gather where a storage-buffer
+// load is a loop over lanes.
 #include "common.glsl"
 
 layout(constant_id = 3) const int KH = 3;
@@ -18,15 +22,24 @@ layout(constant_id = 10) const int DW = 1;
 layout(constant_id = 11) const bool HAS_BIAS = true;
 #define ACT_ID 12
 #include "activation.glsl"
+layout(constant_id = 15) const int PX = 8;  // outputs per invocation
 
+// Inputs one kernel row of PX outputs covers, and whether fetching them all beats one per tap.
+const int WINDOW = (PX - 1) * SW + (KW - 1) * DW + 1;
+const bool USE_WINDOW = WINDOW <= PX * KW;
+
+// A dispatch computes consecutive channels of one image, one per workgroup row z.
 layout(push_constant) uniform Push {
-  uint c, h, w;        // channels and input size
-  uint oh, ow;         // output size
-  uint c_begin, c_count;  // channels of this dispatch; the weight binding starts at c_begin
-  uint row_blocks;     // blocks of four outputs per row
+  uint h, w;            // input size
+  uint oh, ow;          // output size
+  uint input_first;     // the texel of the first channel's plane
+  uint channel;         // the first channel (its bias)
+  uint weight_channel;  // its place in the weight binding
+  uint output_plane;    // its output plane (image * channels + channel)
+  uint row_blocks;      // blocks of PX outputs per row
 } p;
 
-layout(std430, binding = 0) readonly buffer Input { sfloat x[]; };
+layout(binding = 0) uniform samplerBuffer x;  // the input, NCHW (R32F or R16F texels)
 layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
 layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
@@ -34,36 +47,45 @@ layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
 // Input (iy, ix) of this channel's plane, or the zero padding around it. Padding is zeros
 // multiplied by the weights, not skipped: a NaN or infinite weight then makes every output it
 // covers NaN, as PyTorch's convolution does.
-float tap(uint row, bool row_inside, int ix) {
-  return row_inside && ix >= 0 && ix < int(p.w) ? float(x[row + uint(ix)]) : 0.0;
+float tap(int row, bool row_inside, int ix) {
+  return row_inside && ix >= 0 && ix < int(p.w) ? texelFetch(x, row + ix).x : 0.0;
 }
 
 void main() {
-  const uint block = gl_GlobalInvocationID.x;
-  const uint oy = gl_GlobalInvocationID.y;
-  if (block >= p.row_blocks || oy >= p.oh) return;
-  const uint local_channel = gl_GlobalInvocationID.z % p.c_count;
-  const uint n = gl_GlobalInvocationID.z / p.c_count;
-  const uint ch = p.c_begin + local_channel;
-  vec4 acc = vec4(HAS_BIAS ? bias[ch] : 0.0);
-  const uint plane = (n * p.c + ch) * p.h * p.w;
-  const uint weights = local_channel * uint(KH * KW);
-  const int ix0 = int(block * 4) * SW - PW;
-  for (int ky = 0; ky < KH; ++ky) {
+  const uint index = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  if (index >= p.oh * p.row_blocks) return;
+  const uint oy = index / p.row_blocks, block = index % p.row_blocks;
+  // The channel is uniform across the workgroup, so are the weight loads.
+  const uint local_channel = gl_WorkGroupID.z;
+  const float b = HAS_BIAS ? bias[p.channel + local_channel] : 0.0;
+  float acc[PX];
+  [[unroll]] for (int j = 0; j < PX; ++j) acc[j] = b;
+  const int plane = int(p.input_first + local_channel * p.h * p.w);
+  const uint weights = (p.weight_channel + local_channel) * uint(KH * KW);
+  const int ix0 = int(block * PX) * SW - PW;
+  [[unroll]] for (int ky = 0; ky < KH; ++ky) {
     const int iy = int(oy) * SH - PH + ky * DH;
     const bool row_inside = iy >= 0 && iy < int(p.h);
-    const uint row = plane + uint(max(iy, 0)) * p.w;
-    for (int kx = 0; kx < KW; ++kx) {
-      const float w = float(wt[weights + uint(ky * KW + kx)]);
-      const int ix = ix0 + kx * DW;
-      acc += w * vec4(tap(row, row_inside, ix), tap(row, row_inside, ix + SW),
-                      tap(row, row_inside, ix + 2 * SW), tap(row, row_inside, ix + 3 * SW));
+    const int row = plane + max(iy, 0) * int(p.w);
+    if (USE_WINDOW) {
+      float window[WINDOW];
+      [[unroll]] for (int i = 0; i < WINDOW; ++i) window[i] = tap(row, row_inside, ix0 + i);
+      [[unroll]] for (int kx = 0; kx < KW; ++kx) {
+        const float w = float(wt[weights + uint(ky * KW + kx)]);
+        [[unroll]] for (int j = 0; j < PX; ++j) acc[j] += w * window[j * SW + kx * DW];
+      }
+    } else {
+      [[unroll]] for (int kx = 0; kx < KW; ++kx) {
+        const float w = float(wt[weights + uint(ky * KW + kx)]);
+        [[unroll]] for (int j = 0; j < PX; ++j) {
+          acc[j] += w * tap(row, row_inside, ix0 + j * SW + kx * DW);
+        }
+      }
     }
   }
-  const uint out_row = ((n * p.c + ch) * p.oh + oy) * p.ow;
-  const uint ox = block * 4;
-  y[out_row + ox] = sfloat(activate(acc.x));
-  if (ox + 1 < p.ow) y[out_row + ox + 1] = sfloat(activate(acc.y));
-  if (ox + 2 < p.ow) y[out_row + ox + 2] = sfloat(activate(acc.z));
-  if (ox + 3 < p.ow) y[out_row + ox + 3] = sfloat(activate(acc.w));
+  const uint out_row = ((p.output_plane + local_channel) * p.oh + oy) * p.ow;
+  const uint ox = block * PX;
+  [[unroll]] for (int j = 0; j < PX; ++j) {
+    if (ox + j < p.ow) y[out_row + ox + j] = sfloat(activate(acc[j]));
+  }
 }

@@ -23,12 +23,15 @@ constexpr uint32_t k_gemm_max_local_size = 32;
 struct DirectPush {
   uint32_t c, h, w, oc, oh, ow, groups, oc_begin, oc_end;
 };
-// conv2d_depthwise.comp: k_depthwise_px outputs of a row per invocation, 64 invocations per
-// workgroup.
-constexpr uint32_t k_depthwise_px = 4;
+// conv2d_depthwise.comp: 64 invocations per workgroup, each up to 16 outputs of a row. More
+// outputs share more of each kernel row's inputs (fetched once); measured on lavapipe, that
+// outweighs the outputs past a narrow row's end that a block of 16 computes for nothing.
 constexpr uint32_t k_depthwise_local_size = 64;
+uint32_t depthwise_outputs_per_invocation(uint32_t width) {
+  return std::min<uint32_t>(16, round_up(width, 4));
+}
 struct DepthwisePush {
-  uint32_t c, h, w, oh, ow, c_begin, c_count, row_blocks;
+  uint32_t h, w, oh, ow, input_first, channel, weight_channel, output_plane, row_blocks;
 };
 struct GemmPush {
   uint32_t c, h, w, oc, oh, ow, cin, cout, oc_begin, oc_end, seg, seg_blocks, row_blocks, blocks;
@@ -114,7 +117,6 @@ uint32_t pixels_per_invocation(uint32_t row) {
   return best;
 }
 
-uint32_t round_up(uint32_t v, uint32_t m) { return ceil_div(v, m) * m; }
 
 bool packed_fits(const Context& context, uint64_t weight_texels) {
   return PackedGemm::supported(context) &&
@@ -273,23 +275,27 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
   conv_constants.insert(conv_constants.end(), activation.begin(), activation.end());
   // Specialization constants 0-2 are the workgroup size (local_size x local_y x 1).
   auto key = [&](const char* shader, uint32_t local_size, std::initializer_list<uint32_t> own,
-                 uint32_t push_bytes, uint32_t local_y = 1) {
+                 uint32_t push_bytes, uint32_t local_y = 1, uint32_t texel_bindings = 0) {
     vk::PipelineKey k{shader_variant(context_, "conv2d", shader, p.precision),
-                      {local_size, local_y, 1}, 4, push_bytes};
+                      {local_size, local_y, 1}, 4, push_bytes, texel_bindings};
     k.specialization.insert(k.specialization.end(), conv_constants.begin(), conv_constants.end());
     k.specialization.insert(k.specialization.end(), own.begin(), own.end());
     return k;
   };
-  auto dispatch = [&](const vk::Pipeline& pipeline, ChannelRange r, const void* push,
-                      uint32_t push_bytes, uint32_t gx, uint32_t gy, uint64_t gz) {
+  auto dispatch = [&](const vk::Pipeline& pipeline, ChannelRange r, const vk::BufferView& in_view,
+                      const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
+                      uint64_t gz) {
     if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
         gz > info.max_workgroup_count[2]) {
       throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy, gz));
     }
     const vk::BufferView weights{weight.view.buffer, weight.view.offset + r.begin * channel_bytes,
                                  (r.end - r.begin) * channel_bytes};
+    const VkFormat input_format = (pipeline.texel_bindings & 1)
+                                      ? activation_texel_format(p.precision)
+                                      : VK_FORMAT_UNDEFINED;
     recorder.dispatch(pipeline,
-                      {{input.view, vk::Access::Read},
+                      {{in_view, vk::Access::Read, input_format},
                        {weights, vk::Access::Read},
                        {bias ? bias->view : weights, vk::Access::Read},
                        {output.view, vk::Access::Write}},
@@ -313,22 +319,33 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
           key("conv2d", k_direct_local_size, {k_direct_oc_block}, sizeof(DirectPush)));
       for (const ChannelRange& r : ranges) {
         const DirectPush push{in.c, in.h, in.w, o.c, o.h, o.w, p.groups, r.begin, r.end};
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, k_direct_local_size),
+        dispatch(pipeline, r, input.view, &push, sizeof push, ceil_div(hw, k_direct_local_size),
                  ceil_div(r.end - r.begin, k_direct_oc_block), o.n);
       }
       break;
     }
     case Conv2dVariant::Depthwise: {
-      const uint32_t row_blocks = ceil_div(o.w, k_depthwise_px);
-      const uint32_t lx = std::min(k_depthwise_local_size, round_up(row_blocks, 8));
-      const uint32_t ly = k_depthwise_local_size / lx;
-      const auto& pipeline = vk::state(context_).pipeline(
-          key("conv2d_depthwise", lx, {}, sizeof(DepthwisePush), ly));
-      for (const ChannelRange& r : ranges) {
-        const DepthwisePush push{in.c, in.h, in.w, o.h, o.w, r.begin, r.end - r.begin, row_blocks};
-        // z walks the batch and the channels: one channel's rows per workgroup column.
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(row_blocks, lx), ceil_div(o.h, ly),
-                 uint64_t(o.n) * (r.end - r.begin));
+      const uint32_t px = depthwise_outputs_per_invocation(o.w);
+      const uint32_t row_blocks = ceil_div(o.w, px);
+      const auto& pipeline = vk::state(context_).pipeline(key(
+          "conv2d_depthwise", k_depthwise_local_size, {px}, sizeof(DepthwisePush), 1, 0b0001));
+      const uint32_t element = element_bytes(type_);
+      const uint64_t plane = uint64_t(in.h) * in.w;
+      // The input is read through a texel buffer: a dispatch reads the channels that fit one.
+      const uint64_t step = units_per_texel_window(info, plane, element);
+      for (uint32_t n = 0; n < o.n; ++n) {
+        for (const ChannelRange& r : ranges) {
+          for (uint32_t c0 = r.begin, count = 0; c0 < r.end; c0 += count) {
+            count = uint32_t(std::min<uint64_t>(r.end - c0, step));
+            const TexelWindow window = texel_window(
+                info, input.view, (uint64_t(n) * in.c + c0) * plane, count * plane, element);
+            const DepthwisePush push{in.h, in.w, o.h, o.w, window.first_texel, c0, c0 - r.begin,
+                                     n * o.c + c0, row_blocks};
+            // x walks one channel's row blocks, z the channels.
+            dispatch(pipeline, r, window.view, &push, sizeof push,
+                     ceil_div(uint64_t(o.h) * row_blocks, k_depthwise_local_size), 1, count);
+          }
+        }
       }
       break;
     }
@@ -346,7 +363,8 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
         GemmPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0,
                       row_blocks, blocks};
         const uint32_t gy = segments(r, ocb, push.seg, push.seg_blocks);
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(blocks, local_size), gy, o.n);
+        dispatch(pipeline, r, input.view, &push, sizeof push, ceil_div(blocks, local_size), gy,
+                 o.n);
       }
       break;
     }
@@ -359,7 +377,7 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
       for (const ChannelRange& r : ranges) {
         TiledPush push{in.c, in.h, in.w, o.c, o.h, o.w, cin, cout, r.begin, r.end, 0, 0};
         const uint32_t gy = segments(r, t.tm, push.seg, push.seg_blocks);
-        dispatch(pipeline, r, &push, sizeof push, ceil_div(hw, t.tn), gy, o.n);
+        dispatch(pipeline, r, input.view, &push, sizeof push, ceil_div(hw, t.tn), gy, o.n);
       }
       break;
     }

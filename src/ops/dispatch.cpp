@@ -14,6 +14,26 @@ uint64_t binding_alignment(const DeviceInfo& info) {
                              info.min_texel_buffer_offset_alignment});
 }
 
+TexelWindow texel_window(const DeviceInfo& info, const vk::BufferView& view, uint64_t first,
+                         uint64_t count, uint32_t element_bytes) {
+  const uint64_t alignment = std::max<uint64_t>(1, info.min_texel_buffer_offset_alignment);
+  const uint64_t begin = view.offset + first * element_bytes;
+  const uint64_t aligned = begin / alignment * alignment;
+  const uint64_t end = std::min(view.offset + view.size, begin + count * element_bytes);
+  return {{view.buffer, aligned, end - aligned}, uint32_t((begin - aligned) / element_bytes)};
+}
+
+uint64_t units_per_texel_window(const DeviceInfo& info, uint64_t unit_elements,
+                                uint32_t element_bytes) {
+  // Room for the texels an aligned-down start adds.
+  const uint64_t slack =
+      std::max<uint64_t>(1, info.min_texel_buffer_offset_alignment) / element_bytes;
+  const uint64_t room = info.max_texel_buffer_elements > slack
+                            ? info.max_texel_buffer_elements - slack
+                            : 0;
+  return std::max<uint64_t>(1, room / std::max<uint64_t>(1, unit_elements));
+}
+
 bool has_subgroup_shuffle(const Context& context) {
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};

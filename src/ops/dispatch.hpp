@@ -4,6 +4,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include "vk/buffer.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/precision.hpp"
 
@@ -33,7 +34,21 @@ inline VkFormat activation_texel_format(Precision precision) {
   return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
 }
 
+// A range of `view` bound as a texel buffer: it starts at the aligned offset at or before
+// element `first` and ends past element `first + count - 1`; `first_texel` is where element
+// `first` lies in it. units_per_texel_window keeps it within maxTexelBufferElements.
+struct TexelWindow {
+  vk::BufferView view;
+  uint32_t first_texel = 0;
+};
+TexelWindow texel_window(const DeviceInfo& info, const vk::BufferView& view, uint64_t first,
+                         uint64_t count, uint32_t element_bytes);
+// How many units of `unit_elements` elements one texel window holds (at least one).
+uint64_t units_per_texel_window(const DeviceInfo& info, uint64_t unit_elements,
+                                uint32_t element_bytes);
+
 inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
+inline uint32_t round_up(uint32_t v, uint32_t m) { return ceil_div(v, m) * m; }
 
 // The offset alignment at which any range can be bound as a storage or a texel buffer (at
 // least 256 bytes), and `bytes` rounded up to it.
