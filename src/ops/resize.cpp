@@ -16,7 +16,10 @@ namespace {
 struct Push {
   uint32_t count, h, w, oh, ow;
   float scale_y, scale_x;
+  uint32_t input_first, planes, output_plane;
 };
+// resize.comp: planes one invocation resizes.
+constexpr uint32_t k_planes_per_invocation = 8;
 
 // Attribute values, in the order of the enums they name.
 const std::vector<std::string> k_modes{"nearest", "linear"};
@@ -56,9 +59,10 @@ Resize::Resize(Context& context, const ResizeParams& params)
   pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, "resize", "resize", params.precision),
        {k_flat_local_size, 1, 1, uint32_t(params.mode), uint32_t(params.transform),
-        uint32_t(params.rounding)},
+        uint32_t(params.rounding), k_planes_per_invocation},
        2,
-       sizeof(Push)});
+       sizeof(Push),
+       0b01});
 }
 
 Shape Resize::scaled_shape(const Shape& input) const {
@@ -93,16 +97,28 @@ void Resize::record(vk::Recorder& recorder, const Tensor& input, const Tensor& o
   const auto scale = [&](size_t axis) {
     return params_.scale ? std::optional<double>(params_.scale->at(axis)) : std::nullopt;
   };
-  const Push push{uint32_t(o.count()),
-                  s.h,
-                  s.w,
-                  o.h,
-                  o.w,
-                  source_scale(s.h, o.h, scale(0), params_.transform),
-                  source_scale(s.w, o.w, scale(1), params_.transform)};
-  const FlatGrid grid = flat_grid(context_.info(), push.count);
-  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, "resize");
+  const float scale_y = source_scale(s.h, o.h, scale(0), params_.transform);
+  const float scale_x = source_scale(s.w, o.w, scale(1), params_.transform);
+  const uint32_t element = element_bytes(type);
+  const uint64_t plane = uint64_t(s.h) * s.w, planes = uint64_t(s.n) * s.c;
+  // A dispatch reads the planes that fit one texel buffer.
+  const uint64_t step = units_per_texel_window(context_.info(), plane, element);
+  for (uint64_t first = 0, count = 0; first < planes; first += count) {
+    count = std::min(planes - first, step);
+    const TexelWindow window = texel_window(context_.info(), input.view, first * plane,
+                                            count * plane, element);
+    const uint64_t invocations = uint64_t(o.h) * o.w * ceil_div(count, k_planes_per_invocation);
+    if (invocations > UINT32_MAX) {
+      throw Error(fmt::format("resize: the output {} is too large for one dispatch", o.str()));
+    }
+    const Push push{uint32_t(invocations), s.h, s.w, o.h, o.w, scale_y, scale_x,
+                    window.first_texel, uint32_t(count), uint32_t(first)};
+    const FlatGrid grid = flat_grid(context_.info(), invocations);
+    recorder.dispatch(*pipeline_,
+                      {{window.view, vk::Access::Read, activation_texel_format(params_.precision)},
+                       {output.view, vk::Access::Write}},
+                      &push, sizeof push, grid.x, grid.y, 1, "resize");
+  }
 }
 
 namespace {
