@@ -17,7 +17,7 @@ constexpr uint32_t k_run = 8;
 struct Push {
   uint32_t runs, c, h, w;
   uint32_t a_stride[4], b_stride[4];
-  uint32_t row_runs;
+  uint32_t row_runs, row0, a_origin, b_origin;
 };
 
 // Element strides of a tensor of shape `s` along n, c, h, w, 0 along its extents of 1 so that
@@ -64,7 +64,7 @@ Elementwise::Elementwise(Context& context, ElementwiseKind kind, const Activatio
   constants.insert(constants.end(), act.begin(), act.end());
   pipeline_ = &vk::state(context).pipeline(
       {shader_variant(context, elementwise_name(kind), "elementwise", precision), constants, 3,
-       sizeof(Push)});
+       sizeof(Push), 0b011});
 }
 
 void Elementwise::record(vk::Recorder& recorder, const Tensor& a, const Tensor& b,
@@ -75,17 +75,43 @@ void Elementwise::record(vk::Recorder& recorder, const Tensor& a, const Tensor& 
   require_fits(op, "output", output, type_);
   const Shape& o = output.shape;
   require_shape(op, "output", o, broadcast_shape(op, a.shape, b.shape));
+  if (o.count() == 0) return;
+  const DeviceInfo& info = context_.info();
   const uint32_t row_runs = ceil_div(o.w, k_run);
-  const uint64_t runs = uint64_t(o.n) * o.c * o.h * row_runs;
-  Push push{uint32_t(runs), o.c, o.h, o.w, {}, {}, row_runs};
+  Push push{0, o.c, o.h, o.w, {}, {}, row_runs, 0, 0, 0};
   broadcast_strides(a.shape, push.a_stride);
   broadcast_strides(b.shape, push.b_stride);
-  const FlatGrid grid = flat_grid(context_.info(), runs);
-  recorder.dispatch(*pipeline_,
-                    {{a.view, vk::Access::Read},
-                     {b.view, vk::Access::Read},
-                     {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, op);
+  const uint32_t element = element_bytes(type_);
+  const VkFormat format = type_ == DType::F16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  // A dispatch computes the channels of one image whose input ranges fit a texel buffer: an
+  // input's range over `count` channels is at most `count` output planes.
+  const uint64_t step = units_per_texel_window(info, uint64_t(o.h) * o.w, element);
+  // The range of an input with `stride` that channels c0 .. c0 + count - 1 of image n read.
+  auto window = [&](const Tensor& t, const uint32_t (&stride)[4], uint32_t n, uint32_t c0,
+                    uint32_t count, uint32_t& origin) {
+    const uint64_t first = uint64_t(n) * stride[0] + uint64_t(c0) * stride[1];
+    const uint64_t last = first + uint64_t(count - 1) * stride[1] + uint64_t(o.h - 1) * stride[2] +
+                          uint64_t(o.w - 1) * stride[3];
+    const TexelWindow w = texel_window(info, t.view, first, last - first + 1, element);
+    origin = uint32_t(first - w.first_texel);
+    return w.view;
+  };
+  for (uint32_t n = 0; n < o.n; ++n) {
+    for (uint32_t c0 = 0, count = 0; c0 < o.c; c0 += count) {
+      count = uint32_t(std::min<uint64_t>(o.c - c0, step));
+      const uint64_t runs = uint64_t(count) * o.h * row_runs;
+      push.runs = uint32_t(runs);
+      push.row0 = (n * o.c + c0) * o.h;
+      const vk::BufferView a_range = window(a, push.a_stride, n, c0, count, push.a_origin);
+      const vk::BufferView b_range = window(b, push.b_stride, n, c0, count, push.b_origin);
+      const FlatGrid grid = flat_grid(info, runs);
+      recorder.dispatch(*pipeline_,
+                        {{a_range, vk::Access::Read, format},
+                         {b_range, vk::Access::Read, format},
+                         {output.view, vk::Access::Write}},
+                        &push, sizeof push, grid.x, grid.y, 1, op);
+    }
+  }
 }
 
 namespace {
