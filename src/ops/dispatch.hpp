@@ -4,6 +4,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include "ops/tensor.hpp"
 #include "vk/buffer.hpp"
 #include "vkseg/context.hpp"
 #include "vkseg/precision.hpp"
@@ -28,10 +29,14 @@ struct FlatGrid {
 FlatGrid flat_grid(const DeviceInfo& info, uint64_t invocations,
                    uint32_t local_size = k_flat_local_size);
 
-// The format a shader reads activations of this precision in through a uniform texel buffer
-// (a samplerBuffer): R32F or R16F, each a format every Vulkan device supports there.
+// The format a shader reads activations of this element type (or precision) in through a
+// uniform texel buffer (a samplerBuffer): R32F or R16F, each a format every Vulkan device
+// supports there.
+inline VkFormat activation_texel_format(DType type) {
+  return type == DType::F16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+}
 inline VkFormat activation_texel_format(Precision precision) {
-  return precision == Precision::Fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  return activation_texel_format(storage_type(precision));
 }
 
 // A range of `view` bound as a texel buffer: it starts at the aligned offset at or before

@@ -82,7 +82,7 @@ void Elementwise::record(vk::Recorder& recorder, const Tensor& a, const Tensor& 
   broadcast_strides(a.shape, push.a_stride);
   broadcast_strides(b.shape, push.b_stride);
   const uint32_t element = element_bytes(type_);
-  const VkFormat format = type_ == DType::F16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  const VkFormat format = activation_texel_format(type_);
   // A dispatch computes the channels of one image whose input ranges fit a texel buffer: an
   // input's range over `count` channels is at most `count` output planes.
   const uint64_t step = units_per_texel_window(info, uint64_t(o.h) * o.w, element);
