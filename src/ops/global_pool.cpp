@@ -18,8 +18,15 @@ namespace {
 constexpr uint32_t k_local_size = 128;
 
 struct Push {
-  uint32_t planes, plane_size, lanes;
+  uint32_t planes, plane_size, lanes, input_first, output_plane;
 };
+
+// Invocations that keep the device busy: a CPU device runs a few threads of one subgroup each,
+// so a plane per invocation already fills it and no tree is needed; a GPU wants tens of
+// thousands.
+uint32_t parallel_invocations(const DeviceInfo& info) {
+  return info.type == "CPU" ? 256 : 65536;
+}
 
 }  // namespace
 
@@ -32,7 +39,8 @@ GlobalPool::GlobalPool(Context& context, bool max, Precision precision)
                           precision),
            {k_local_size, 1, 1, max},
            2,
-           sizeof(Push)})) {}
+           sizeof(Push),
+           0b01})) {}
 
 void GlobalPool::record(vk::Recorder& recorder, const Tensor& input, const Tensor& output) const {
   const char* op = max_ ? "global_max_pool" : "global_avg_pool";
@@ -40,18 +48,30 @@ void GlobalPool::record(vk::Recorder& recorder, const Tensor& input, const Tenso
   require_fits(op, "output", output, type_);
   require_shape(op, "output", output.shape, output_shape(input.shape));
   const Shape& s = input.shape;
-  const uint32_t planes = s.n * s.c;
+  const uint64_t planes = uint64_t(s.n) * s.c;
   const uint32_t plane_size = s.h * s.w;
   if (planes == 0) return;
   if (plane_size == 0) throw Error(fmt::format("{}: cannot pool the empty input {}", op, s.str()));
-  // A plane's share of the workgroup: the plane size rounded up to a power of two, so that small
-  // maps (1x1 in a classifier head) pack many planes into one workgroup.
-  const uint32_t lanes = std::min(k_local_size, std::bit_ceil(plane_size));
-  const Push push{planes, plane_size, lanes};
-  const FlatGrid grid =
-      flat_grid(context_.info(), uint64_t(planes) * lanes, k_local_size);
-  recorder.dispatch(*pipeline_, {{input.view, vk::Access::Read}, {output.view, vk::Access::Write}},
-                    &push, sizeof push, grid.x, grid.y, 1, op);
+  // A plane's share of the workgroup, a power of two: no more than its size (so 1x1 maps in a
+  // classifier head pack many planes into one workgroup) and no more than it takes to fill the
+  // device.
+  const uint64_t fill = std::max<uint64_t>(1, parallel_invocations(context_.info()) / planes);
+  const uint32_t lanes = uint32_t(std::min<uint64_t>(
+      {k_local_size, std::bit_ceil(uint64_t(plane_size)), std::bit_floor(fill)}));
+  // A dispatch reads the planes that fit one texel buffer.
+  const uint32_t element = element_bytes(type_);
+  const uint64_t step = units_per_texel_window(context_.info(), plane_size, element);
+  for (uint64_t first = 0, count = 0; first < planes; first += count) {
+    count = std::min(planes - first, step);
+    const TexelWindow window = texel_window(context_.info(), input.view, first * plane_size,
+                                            count * plane_size, element);
+    const Push push{uint32_t(count), plane_size, lanes, window.first_texel, uint32_t(first)};
+    const FlatGrid grid = flat_grid(context_.info(), count * lanes, k_local_size);
+    recorder.dispatch(*pipeline_,
+                      {{window.view, vk::Access::Read, activation_texel_format(type_)},
+                       {output.view, vk::Access::Write}},
+                      &push, sizeof push, grid.x, grid.y, 1, op);
+  }
 }
 
 namespace {

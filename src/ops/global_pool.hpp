@@ -6,8 +6,9 @@ namespace vkseg::ops {
 
 // Global average or max pooling: N x C x H x W -> N x C x 1 x 1 (adaptive_avg_pool2d(x, 1),
 // torch.amax(x, (2, 3), keepdim=True); a NaN anywhere in a plane makes its maximum NaN). Each
-// plane is reduced in parallel by a power-of-two share of a workgroup, so large maps cost their
-// size divided by that share, not their size.
+// plane is reduced in parallel by a power-of-two share of a workgroup, as large as it takes to
+// fill the device: on a GPU large maps cost their size divided by that share; on a CPU device,
+// which a plane per invocation fills, the share is one and the shared-memory tree drops out.
 class GlobalPool {
  public:
   GlobalPool(Context& context, bool max, Precision precision = Precision::Fp32);
