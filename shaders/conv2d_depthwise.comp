@@ -8,7 +8,9 @@
 // window when that takes fewer fetches than one per tap (stride and dilation decide). Every loop
 // is unrolled, so the window and the sums are registers, not scratch memory. The input is a
 // texel buffer: on a CPU device (lavapipe) a texel fetch is one gather where a storage-buffer
-// load is a loop over lanes.
+// load is a loop over lanes, and a fetch costs about the same whatever its format, so with VEC4
+// (the host's choice where the binding holds whole texels of 4) a window is fetched 4 inputs at a
+// time and each input picked out of them by its offset within a texel.
 #include "common.glsl"
 
 layout(constant_id = 3) const int KH = 3;
@@ -23,10 +25,13 @@ layout(constant_id = 11) const bool HAS_BIAS = true;
 #define ACT_ID 12
 #include "activation.glsl"
 layout(constant_id = 15) const int PX = 8;  // outputs per invocation
+layout(constant_id = 16) const bool VEC4 = false;  // the input binding's texels hold 4 inputs
 
 // Inputs one kernel row of PX outputs covers, and whether fetching them all beats one per tap.
 const int WINDOW = (PX - 1) * SW + (KW - 1) * DW + 1;
 const bool USE_WINDOW = WINDOW <= PX * KW;
+// Texels of 4 that hold a window starting at any offset within the first.
+const int WINDOW_TEXELS = (WINDOW + 3) / 4 + 1;
 
 // A dispatch computes consecutive channels of one image, one per workgroup row z.
 layout(push_constant) uniform Push {
@@ -37,9 +42,11 @@ layout(push_constant) uniform Push {
   uint weight_channel;  // its place in the weight binding
   uint output_plane;    // its output plane (image * channels + channel)
   uint row_blocks;      // blocks of PX outputs per row
+  uint texels;          // texels in the input binding
 } p;
 
-layout(binding = 0) uniform samplerBuffer x;  // the input, NCHW (R32F or R16F texels)
+// The input, NCHW: R32F or R16F texels, or with VEC4 RGBA32F or RGBA16F ones of 4 inputs.
+layout(binding = 0) uniform samplerBuffer x;
 layout(std430, binding = 1) readonly buffer Weight { sfloat wt[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // fp32 at every precision
 layout(std430, binding = 3) writeonly buffer Output { sfloat y[]; };
@@ -69,7 +76,28 @@ void main() {
     const int row = plane + max(iy, 0) * int(p.w);
     if (USE_WINDOW) {
       float window[WINDOW];
-      [[unroll]] for (int i = 0; i < WINDOW; ++i) window[i] = tap(row, row_inside, ix0 + i);
+      if (VEC4) {
+        // Inputs row + ix0 + i: texel start / 4 + (offset + i) / 4, component (offset + i) % 4.
+        // Texels past the binding (only under padding, which is zeroed) are clamped to it.
+        const int start = row + ix0;
+        const int offset = start & 3;
+        float held[WINDOW_TEXELS * 4];
+        [[unroll]] for (int t = 0; t < WINDOW_TEXELS; ++t) {
+          const vec4 v = texelFetch(x, clamp((start >> 2) + t, 0, int(p.texels) - 1));
+          [[unroll]] for (int j = 0; j < 4; ++j) held[t * 4 + j] = v[j];
+        }
+        [[unroll]] for (int i = 0; i < WINDOW; ++i) {
+          // Selects, not an indexed read: a per-lane index into registers would be a loop.
+          const float v = offset == 0 ? held[i]
+                        : offset == 1 ? held[i + 1]
+                        : offset == 2 ? held[i + 2]
+                                      : held[i + 3];
+          const int ix = ix0 + i;
+          window[i] = row_inside && ix >= 0 && ix < int(p.w) ? v : 0.0;
+        }
+      } else {
+        [[unroll]] for (int i = 0; i < WINDOW; ++i) window[i] = tap(row, row_inside, ix0 + i);
+      }
       [[unroll]] for (int kx = 0; kx < KW; ++kx) {
         const float w = float(wt[weights + uint(ky * KW + kx)]);
         [[unroll]] for (int j = 0; j < PX; ++j) acc[j] += w * window[j * SW + kx * DW];

@@ -151,6 +151,26 @@ TEST_P(Conv2dAtPrecision, DepthwiseRandomShapes) {
   }
 }
 
+// The depthwise shader fetches a window 4 inputs at a time where the input's size is a whole
+// number of such texels (count a multiple of 4) and one at a time elsewhere: both, with windows
+// that start left of a row (padding), inside a texel and at the binding's last texel.
+TEST_P(Conv2dAtPrecision, DepthwiseFourAtATimeAndOneAtATime) {
+  const ops::Conv2dParams p3{.in_channels = 6, .out_channels = 6, .kernel_h = 3, .kernel_w = 3,
+                             .pad_h = 1, .pad_w = 1, .groups = 6, .bias = true};
+  check_conv2d(precision(), p3, {2, 6, 9, 10});  // 1080 inputs: texels of 4
+  check_conv2d(precision(), p3, {1, 6, 7, 9});   // 378: one at a time
+  const ops::Conv2dParams dilated{.in_channels = 8, .out_channels = 8, .kernel_h = 5,
+                                  .kernel_w = 5, .pad_h = 4, .pad_w = 4, .dilation_h = 2,
+                                  .dilation_w = 2, .groups = 8};
+  check_conv2d(precision(), dilated, {1, 8, 33, 33});
+  check_conv2d(precision(), dilated, {1, 8, 33, 31});
+  const ops::Conv2dParams strided{.in_channels = 4, .out_channels = 4, .kernel_h = 3,
+                                  .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1,
+                                  .pad_w = 1, .groups = 4};
+  check_conv2d(precision(), strided, {1, 4, 17, 21});
+  check_conv2d(precision(), strided, {1, 4, 17, 23});
+}
+
 TEST_P(Conv2dAtPrecision, OneByOneMapAndPointwise) {
   ops::Conv2dParams p{.in_channels = 5, .out_channels = 7, .kernel_h = 1, .kernel_w = 1};
   check_conv2d(precision(), p, {2, 5, 1, 1});

@@ -31,8 +31,13 @@ uint32_t depthwise_outputs_per_invocation(uint32_t width) {
   return std::min<uint32_t>(16, round_up(width, 4));
 }
 struct DepthwisePush {
-  uint32_t h, w, oh, ow, input_first, channel, weight_channel, output_plane, row_blocks;
+  uint32_t h, w, oh, ow, input_first, channel, weight_channel, output_plane, row_blocks, texels;
 };
+// Whether conv2d_depthwise.comp fetches a kernel row's inputs as one window (its USE_WINDOW):
+// only then can it fetch them 4 at a time.
+bool depthwise_window(const Conv2dParams& p, uint32_t px) {
+  return (px - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1 <= px * p.kernel_w;
+}
 struct GemmPush {
   uint32_t c, h, w, oc, oh, ow, cin, cout, oc_begin, oc_end, seg, seg_blocks, row_blocks, blocks;
 };
@@ -282,18 +287,19 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     k.specialization.insert(k.specialization.end(), own.begin(), own.end());
     return k;
   };
+  // A texel-buffer input is read as R32F or R16F texels unless `input_format` says otherwise.
   auto dispatch = [&](const vk::Pipeline& pipeline, ChannelRange r, const vk::BufferView& in_view,
                       const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
-                      uint64_t gz) {
+                      uint64_t gz, VkFormat input_format = VK_FORMAT_UNDEFINED) {
     if (gx > info.max_workgroup_count[0] || gy > info.max_workgroup_count[1] ||
         gz > info.max_workgroup_count[2]) {
       throw Error(fmt::format("conv2d: {}x{}x{} workgroups exceed the device's limit", gx, gy, gz));
     }
     const vk::BufferView weights{weight.view.buffer, weight.view.offset + r.begin * channel_bytes,
                                  (r.end - r.begin) * channel_bytes};
-    const VkFormat input_format = (pipeline.texel_bindings & 1)
-                                      ? activation_texel_format(p.precision)
-                                      : VK_FORMAT_UNDEFINED;
+    if ((pipeline.texel_bindings & 1) && input_format == VK_FORMAT_UNDEFINED) {
+      input_format = activation_texel_format(p.precision);
+    }
     recorder.dispatch(pipeline,
                       {{in_view, vk::Access::Read, input_format},
                        {weights, vk::Access::Read},
@@ -327,23 +333,34 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
     case Conv2dVariant::Depthwise: {
       const uint32_t px = depthwise_outputs_per_invocation(o.w);
       const uint32_t row_blocks = ceil_div(o.w, px);
-      const auto& pipeline = vk::state(context_).pipeline(key(
-          "conv2d_depthwise", k_depthwise_local_size, {px}, sizeof(DepthwisePush), 1, 0b0001));
+      auto pipeline = [&](bool vec4) -> const vk::Pipeline& {
+        return vk::state(context_).pipeline(key("conv2d_depthwise", k_depthwise_local_size,
+                                                {px, vec4}, sizeof(DepthwisePush), 1, 0b0001));
+      };
       const uint32_t element = element_bytes(type_);
       const uint64_t plane = uint64_t(in.h) * in.w;
+      const bool window_rows = depthwise_window(p, px);
+      const uint64_t input_end = input.view.offset + input.view.size;
       // The input is read through a texel buffer: a dispatch reads the channels that fit one.
       const uint64_t step = units_per_texel_window(info, plane, element);
       for (uint32_t n = 0; n < o.n; ++n) {
         for (const ChannelRange& r : ranges) {
           for (uint32_t c0 = r.begin, count = 0; c0 < r.end; c0 += count) {
             count = uint32_t(std::min<uint64_t>(r.end - c0, step));
-            const TexelWindow window = texel_window(
+            TexelWindow window = texel_window(
                 info, input.view, (uint64_t(n) * in.c + c0) * plane, count * plane, element);
+            // Texels of 4 where the range, rounded up to whole ones, stays in the input's.
+            const uint64_t texel4 = 4 * element;
+            const uint64_t whole = (window.view.size + texel4 - 1) / texel4 * texel4;
+            const bool vec4 = window_rows && window.view.offset + whole <= input_end;
+            if (vec4) window.view.size = whole;
+            const uint32_t texels = uint32_t(window.view.size / (vec4 ? texel4 : element));
             const DepthwisePush push{in.h, in.w, o.h, o.w, window.first_texel, c0, c0 - r.begin,
-                                     n * o.c + c0, row_blocks};
+                                     n * o.c + c0, row_blocks, texels};
             // x walks one channel's row blocks, z the channels.
-            dispatch(pipeline, r, window.view, &push, sizeof push,
-                     ceil_div(uint64_t(o.h) * row_blocks, k_depthwise_local_size), 1, count);
+            dispatch(pipeline(vec4), r, window.view, &push, sizeof push,
+                     ceil_div(uint64_t(o.h) * row_blocks, k_depthwise_local_size), 1, count,
+                     vec4 ? activation_texel4_format(type_) : VK_FORMAT_UNDEFINED);
           }
         }
       }

@@ -38,6 +38,11 @@ inline VkFormat activation_texel_format(DType type) {
 inline VkFormat activation_texel_format(Precision precision) {
   return activation_texel_format(storage_type(precision));
 }
+// The same with texels of 4 consecutive activations (RGBA32F or RGBA16F, also formats every
+// device reads there), for shaders that fetch 4 at a time.
+inline VkFormat activation_texel4_format(DType type) {
+  return type == DType::F16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
+}
 
 // A range of `view` bound as a texel buffer: it starts at the aligned offset at or before
 // element `first` and ends past element `first + count - 1`; `first_texel` is where element
