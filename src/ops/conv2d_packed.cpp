@@ -13,7 +13,7 @@ namespace vkseg::ops {
 namespace {
 
 struct Im2colPush {
-  uint32_t c, h, w, ow, image, col0, n, k, k4;
+  uint32_t c, h, w, ow, image, col0, n, k, k4, first_row, rows, row_blocks, texels;
 };
 struct WinogradPush {
   uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
@@ -94,20 +94,30 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
   const Shape& in = input.shape;
   const Shape& o = output.shape;
   const uint32_t k4 = texels4(k_), hw = o.h * o.w, chunk = columns_per_chunk(o);
+  // The input in texels of 4 where it holds whole ones, else one value a texel.
+  const DType type = storage_type(p.precision);
+  const uint64_t texel4 = 4 * element_bytes(type);
+  const bool vec4 = input.view.size % texel4 == 0;
+  const VkFormat format = vec4 ? activation_texel4_format(type) : activation_texel_format(type);
+  const uint32_t texels = uint32_t(input.view.size / (vec4 ? texel4 : element_bytes(type)));
   const vk::Pipeline& pack = vk::state(context_).pipeline(
       {"im2col_pack",
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-        p.dilation_h, p.dilation_w},
+        p.dilation_h, p.dilation_w, vec4},
        2, sizeof(Im2colPush), 0b01});
+  const uint32_t row_blocks = ceil_div(o.w, 4);
   for (uint32_t image = 0; image < o.n; ++image) {
     for (uint32_t col0 = 0; col0 < hw; col0 += chunk) {
       const uint32_t n = std::min(chunk, hw - col0);
       const vk::BufferView packed{workspace.view.buffer, workspace.view.offset,
                                   uint64_t(k4) * n * 16};
-      const Im2colPush push{in.c, in.h, in.w, o.w, image * in.c * in.h * in.w, col0, n, k_, k4};
-      const FlatGrid grid = flat_grid(context_.info(), uint64_t(k4) * n);
+      // Invocations cover blocks of 4 pixels of every output row the chunk touches.
+      const uint32_t first_row = col0 / o.w, rows = (col0 + n - 1) / o.w - first_row + 1;
+      const Im2colPush push{in.c, in.h, in.w, o.w, image * in.c * in.h * in.w, col0, n, k_, k4,
+                            first_row, rows, row_blocks, texels};
+      const FlatGrid grid = flat_grid(context_.info(), uint64_t(k4) * rows * row_blocks);
       recorder.dispatch(pack,
-                        {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
+                        {{input.view, vk::Access::Read, format},
                          {packed, vk::Access::Write}},
                         &push, sizeof push, grid.x, grid.y, 1, "im2col_pack");
       PackedGemmDims d;
