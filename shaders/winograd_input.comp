@@ -2,20 +2,26 @@
 #extension GL_EXT_control_flow_attributes : enable
 // Winograd F(4x4, 3x3) input transform: V = B^T d B for the 6x6 input patch d of every 4x4 output
 // tile, 4 channels at a time, written as the B operand of gemm_packed.comp: for each of the 36
-// positions xi, C/4 x T texels (T tiles of this chunk; channels past C are zero).
+// positions xi, C/4 x T texels (T tiles of this chunk; channels past C are zero). On a CPU
+// device (lavapipe) a texel fetch costs about the same whatever its format, so with VEC4 (the
+// host's choice where the input binding holds whole texels of 4) each patch row's 6 inputs come
+// from the 3 texels that hold them, each picked out by its offset with selects.
 #include "common.glsl"
 
 layout(constant_id = 3) const int PH = 1;
 layout(constant_id = 4) const int PW = 1;
+layout(constant_id = 5) const bool VEC4 = false;
 
 layout(push_constant) uniform Push {
   uint c, h, w;                      // input channels and size
   uint tiles_w, tiles_per_image;     // tiles per output row and per image
   uint t0, tc;                       // tiles of this chunk: t0 .. t0 + tc - 1, over the batch
   uint c4;                           // ceil(c / 4)
+  uint texels;                       // texels in the input binding
 } p;
 
-layout(binding = 0) uniform samplerBuffer x;  // the input, NCHW (R32F or R16F texels)
+// The input, NCHW: R32F or R16F texels, or with VEC4 RGBA32F or RGBA16F ones of 4 inputs.
+layout(binding = 0) uniform samplerBuffer x;
 layout(std430, binding = 1) writeonly buffer V { vec4 v[]; };  // [36][C/4][tc]
 
 // One row (or column) of B^T d.
@@ -48,11 +54,31 @@ void main() {
     [[unroll]] for (int r = 0; r < 6; ++r) {
       const int iy = iy0 + r;
       const bool row_inside = ch_inside && iy >= 0 && iy < int(p.h);
-      const uint row = (plane + uint(clamp(iy, 0, int(p.h) - 1))) * p.w;
+      const int row = int((plane + uint(clamp(iy, 0, int(p.h) - 1))) * p.w);
+      float values[6];
+      if (VEC4) {
+        // Inputs row + ix0 + s; texels past the binding (only under padding) are clamped to it.
+        const int start = row + ix0, offset = start & 3;
+        float held[12];
+        [[unroll]] for (int t = 0; t < 3; ++t) {
+          const vec4 texel = texelFetch(x, clamp((start >> 2) + t, 0, int(p.texels) - 1));
+          [[unroll]] for (int k = 0; k < 4; ++k) held[t * 4 + k] = texel[k];
+        }
+        // Selects, not an indexed read: a per-lane index into registers would be a loop.
+        [[unroll]] for (int s = 0; s < 6; ++s) {
+          values[s] = offset == 0 ? held[s]
+                    : offset == 1 ? held[s + 1]
+                    : offset == 2 ? held[s + 2]
+                                  : held[s + 3];
+        }
+      } else {
+        [[unroll]] for (int s = 0; s < 6; ++s) {
+          values[s] = texelFetch(x, row + clamp(ix0 + s, 0, int(p.w) - 1)).x;
+        }
+      }
       [[unroll]] for (int s = 0; s < 6; ++s) {
         const int ix = ix0 + s;
-        const float value = texelFetch(x, int(row + uint(clamp(ix, 0, int(p.w) - 1)))).x;
-        d[r][s][j] = mix(0.0, value, row_inside && ix >= 0 && ix < int(p.w));
+        d[r][s][j] = mix(0.0, values[s], row_inside && ix >= 0 && ix < int(p.w));
       }
     }
   }

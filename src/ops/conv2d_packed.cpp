@@ -17,6 +17,7 @@ struct Im2colPush {
 };
 struct WinogradPush {
   uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
+  uint32_t texels;  // winograd_input.comp: texels in its input binding
 };
 
 // How many of `total` units of `unit_bytes` each one chunk takes: what fits the budget and
@@ -27,6 +28,22 @@ uint32_t units_per_chunk(uint64_t budget, uint64_t unit_bytes, uint64_t unit_tex
   uint64_t n = std::max<uint64_t>(1, budget / unit_bytes);
   n = std::min<uint64_t>(n, std::max<uint64_t>(1, max_texels / unit_texels));
   return uint32_t(std::min<uint64_t>(n, total));
+}
+
+// How im2col_pack.comp and winograd_input.comp bind their whole input: in texels of 4
+// activations where its range holds whole ones (they then fetch 4 at a time), else one a texel.
+struct InputTexels {
+  bool four;
+  VkFormat format;
+  uint32_t count;
+};
+InputTexels whole_input_texels(const vk::BufferView& view, Precision precision) {
+  const DType type = storage_type(precision);
+  const uint64_t texel4 = 4 * element_bytes(type);
+  if (view.size % texel4 == 0) {
+    return {true, activation_texel4_format(type), uint32_t(view.size / texel4)};
+  }
+  return {false, activation_texel_format(type), uint32_t(view.size / element_bytes(type))};
 }
 
 // A readable error for fits/shapes, as Conv2d::record's own checks phrase them.
@@ -94,16 +111,11 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
   const Shape& in = input.shape;
   const Shape& o = output.shape;
   const uint32_t k4 = texels4(k_), hw = o.h * o.w, chunk = columns_per_chunk(o);
-  // The input in texels of 4 where it holds whole ones, else one value a texel.
-  const DType type = storage_type(p.precision);
-  const uint64_t texel4 = 4 * element_bytes(type);
-  const bool vec4 = input.view.size % texel4 == 0;
-  const VkFormat format = vec4 ? activation_texel4_format(type) : activation_texel_format(type);
-  const uint32_t texels = uint32_t(input.view.size / (vec4 ? texel4 : element_bytes(type)));
+  const InputTexels input_texels = whole_input_texels(input.view, p.precision);
   const vk::Pipeline& pack = vk::state(context_).pipeline(
       {"im2col_pack",
        {k_flat_local_size, 1, 1, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-        p.dilation_h, p.dilation_w, vec4},
+        p.dilation_h, p.dilation_w, input_texels.four},
        2, sizeof(Im2colPush), 0b01});
   const uint32_t row_blocks = ceil_div(o.w, 4);
   for (uint32_t image = 0; image < o.n; ++image) {
@@ -114,10 +126,10 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
       // Invocations cover blocks of 4 pixels of every output row the chunk touches.
       const uint32_t first_row = col0 / o.w, rows = (col0 + n - 1) / o.w - first_row + 1;
       const Im2colPush push{in.c, in.h, in.w, o.w, image * in.c * in.h * in.w, col0, n, k_, k4,
-                            first_row, rows, row_blocks, texels};
+                            first_row, rows, row_blocks, input_texels.count};
       const FlatGrid grid = flat_grid(context_.info(), uint64_t(k4) * rows * row_blocks);
       recorder.dispatch(pack,
-                        {{input.view, vk::Access::Read, format},
+                        {{input.view, vk::Access::Read, input_texels.format},
                          {packed, vk::Access::Write}},
                         &push, sizeof push, grid.x, grid.y, 1, "im2col_pack");
       PackedGemmDims d;
@@ -204,9 +216,10 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
   const Chunking ch = chunking(o);
   const uint32_t c4 = texels4(p.in_channels), oc4 = texels4(p.out_channels);
   const DeviceInfo& info = context_.info();
+  const InputTexels input_texels = whole_input_texels(input.view, p.precision);
   const vk::Pipeline& transform_in = vk::state(context_).pipeline(
-      {"winograd_input", {k_flat_local_size, 1, 1, p.pad_h, p.pad_w}, 2, sizeof(WinogradPush),
-       0b01});
+      {"winograd_input", {k_flat_local_size, 1, 1, p.pad_h, p.pad_w, input_texels.four}, 2,
+       sizeof(WinogradPush), 0b01});
   const vk::Pipeline& transform_out = vk::state(context_).pipeline(
       {shader_variant(context_, "conv2d", "winograd_output", p.precision),
        winograd_output_constants(p), 3, sizeof(WinogradPush), 0b001});
@@ -216,18 +229,18 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
     const vk::BufferView v{workspace.view.buffer, workspace.view.offset, 36 * 16 * uint64_t(c4) * tc};
     const vk::BufferView m{workspace.view.buffer, workspace.view.offset + ch.m_offset,
                            36 * 16 * uint64_t(oc4) * tc};
-    const WinogradPush in_push{in.c, in.h, in.w, ch.tiles_w, ch.tiles_per_image, t0, tc, c4};
+    const WinogradPush in_push{in.c,           in.h, in.w, ch.tiles_w, ch.tiles_per_image,
+                               t0,             tc,   c4,   input_texels.count};
     FlatGrid grid = flat_grid(info, uint64_t(c4) * tc);
     recorder.dispatch(transform_in,
-                      {{input.view, vk::Access::Read, activation_texel_format(p.precision)},
-                       {v, vk::Access::Write}},
+                      {{input.view, vk::Access::Read, input_texels.format}, {v, vk::Access::Write}},
                       &in_push, sizeof in_push, grid.x, grid.y, 1, "winograd_input");
     PackedGemmDims d;
     d.m = p.out_channels, d.n = tc, d.k4 = c4, d.batch = 36;
     d.a_batch = uint32_t(a_batch), d.b_batch = c4 * tc;
     d.out_batch = oc4 * tc, d.out_row = tc;
     gemm_.record(recorder, weight.view, v, nullptr, m, d);
-    const WinogradPush out_push{o.c, o.h, o.w, ch.tiles_w, ch.tiles_per_image, t0, tc, oc4};
+    const WinogradPush out_push{o.c, o.h, o.w, ch.tiles_w, ch.tiles_per_image, t0, tc, oc4, 0};
     grid = flat_grid(info, uint64_t(oc4) * tc);
     // Without a bias, binding 1 gets a few bytes of the products; the shader never reads it.
     const vk::BufferView bias_view = bias ? bias->view : vk::BufferView{m.buffer, m.offset, 16};
