@@ -8,8 +8,10 @@
 #ifdef VKSEG_FP16
 #extension GL_EXT_shader_16bit_storage : require
 #define sfloat float16_t
+#define svec4 f16vec4
 #else
 #define sfloat float
+#define svec4 vec4
 #endif
 
 // The workgroup size comes from specialization constants 0, 1, 2.

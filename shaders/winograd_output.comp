@@ -3,11 +3,14 @@
 #extension GL_EXT_control_flow_attributes : enable
 // Winograd F(4x4, 3x3) output transform: Y = A^T M A (+ bias, activation) of gemm_packed.comp's
 // products M for every tile of this chunk, 4 output channels at a time, into the NCHW output.
+// With ROW4 (the host's choice where the output width is a multiple of 4) a tile's row of 4 is
+// one store: on a CPU device (lavapipe) every store is a loop over the lanes, whatever its width.
 #include "common.glsl"
 
 layout(constant_id = 3) const bool HAS_BIAS = true;
 #define ACT_ID 4
 #include "activation.glsl"
+layout(constant_id = 7) const bool ROW4 = false;
 
 layout(push_constant) uniform Push {
   uint oc, oh, ow;                   // output channels and size
@@ -19,6 +22,7 @@ layout(push_constant) uniform Push {
 layout(binding = 0) uniform samplerBuffer m;  // [36][OC/4][tc] texels of 4 channels
 layout(std430, binding = 1) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 2) writeonly buffer Out { sfloat y[]; };
+layout(std430, binding = 2) writeonly buffer Out4 { svec4 y_row4[]; };
 
 // A^T applied to one column (or row) of 6.
 void transform(in vec4 d[6], out vec4 r[4]) {
@@ -55,6 +59,14 @@ void main() {
     const uint o = c4 * 4 + j;
     const float b = HAS_BIAS ? bias[min(o, p.oc - 1)] : 0.0;
     const uint plane = (image * p.oc + o) * p.oh;
+    if (ROW4) {
+      [[unroll]] for (int r = 0; r < 4; ++r) {
+        vec4 v;
+        [[unroll]] for (int s = 0; s < 4; ++s) v[s] = activate(y4[r][s][j] + b);
+        if (o < p.oc && oy0 + r < p.oh) y_row4[((plane + oy0 + r) * p.ow + ox0) / 4] = svec4(v);
+      }
+      continue;
+    }
     [[unroll]] for (int r = 0; r < 4; ++r) {
       [[unroll]] for (int s = 0; s < 4; ++s) {
         const float v = y4[r][s][j] + b;

@@ -146,11 +146,13 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
 
 namespace {
 
-// winograd_output.comp's workgroup size, bias flag and fused activation.
-std::vector<uint32_t> winograd_output_constants(const Conv2dParams& p) {
+// winograd_output.comp's workgroup size, bias flag, fused activation and whether it stores
+// rows of 4 (output rows of whole texels of 4).
+std::vector<uint32_t> winograd_output_constants(const Conv2dParams& p, uint32_t output_width) {
   std::vector<uint32_t> constants{k_flat_local_size, 1, 1, p.bias};
   const std::vector<uint32_t> activation = p.activation.constants();
   constants.insert(constants.end(), activation.begin(), activation.end());
+  constants.push_back(output_width % 4 == 0);
   return constants;
 }
 
@@ -222,7 +224,7 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
        sizeof(WinogradPush), 0b01});
   const vk::Pipeline& transform_out = vk::state(context_).pipeline(
       {shader_variant(context_, "conv2d", "winograd_output", p.precision),
-       winograd_output_constants(p), 3, sizeof(WinogradPush), 0b001});
+       winograd_output_constants(p, o.w), 3, sizeof(WinogradPush), 0b001});
   const uint64_t a_batch = PackedGemm::a_texels(p.out_channels, p.in_channels);
   for (uint32_t t0 = 0; t0 < ch.total; t0 += ch.per_chunk) {
     const uint32_t tc = std::min(ch.per_chunk, ch.total - t0);
