@@ -12,6 +12,7 @@
 // (the host's choice where the binding holds whole texels of 4) a window is fetched 4 inputs at a
 // time and each input picked out of them by its offset within a texel.
 #include "common.glsl"
+#include "fetch4.glsl"
 
 layout(constant_id = 3) const int KH = 3;
 layout(constant_id = 4) const int KW = 3;
@@ -83,15 +84,11 @@ void main() {
         const int offset = start & 3;
         float held[WINDOW_TEXELS * 4];
         [[unroll]] for (int t = 0; t < WINDOW_TEXELS; ++t) {
-          const vec4 v = texelFetch(x, clamp((start >> 2) + t, 0, int(p.texels) - 1));
+          const vec4 v = fetch4_clamped(x, (start >> 2) + t, p.texels);
           [[unroll]] for (int j = 0; j < 4; ++j) held[t * 4 + j] = v[j];
         }
         [[unroll]] for (int i = 0; i < WINDOW; ++i) {
-          // Selects, not an indexed read: a per-lane index into registers would be a loop.
-          const float v = offset == 0 ? held[i]
-                        : offset == 1 ? held[i + 1]
-                        : offset == 2 ? held[i + 2]
-                                      : held[i + 3];
+          const float v = at_offset(offset, held[i], held[i + 1], held[i + 2], held[i + 3]);
           const int ix = ix0 + i;
           window[i] = row_inside && ix >= 0 && ix < int(p.w) ? v : 0.0;
         }

@@ -9,6 +9,7 @@
 // binding holds whole texels of 4) those 4 inputs come from the 2 or 3 texels that hold them,
 // each picked out by its offset with selects; without, one fetch each.
 #include "common.glsl"
+#include "fetch4.glsl"
 
 layout(constant_id = 3) const int KH = 3;
 layout(constant_id = 4) const int KW = 3;
@@ -47,15 +48,11 @@ vec4 four_inputs(int start) {
     const int offset = start & 3;
     float held[SPAN_TEXELS * 4];
     [[unroll]] for (int t = 0; t < SPAN_TEXELS; ++t) {
-      const vec4 texel = texelFetch(x, clamp((start >> 2) + t, 0, int(p.texels) - 1));
+      const vec4 texel = fetch4_clamped(x, (start >> 2) + t, p.texels);
       [[unroll]] for (int j = 0; j < 4; ++j) held[t * 4 + j] = texel[j];
     }
-    // Selects, not an indexed read: a per-lane index into registers would be a loop.
     [[unroll]] for (int m = 0; m < 4; ++m) {
-      v[m] = offset == 0 ? held[m * SW]
-           : offset == 1 ? held[m * SW + 1]
-           : offset == 2 ? held[m * SW + 2]
-                         : held[m * SW + 3];
+      v[m] = at_offset(offset, held[m * SW], held[m * SW + 1], held[m * SW + 2], held[m * SW + 3]);
     }
   } else {
     [[unroll]] for (int m = 0; m < 4; ++m) {

@@ -7,6 +7,7 @@
 // host's choice where the input binding holds whole texels of 4) each patch row's 6 inputs come
 // from the 3 texels that hold them, each picked out by its offset with selects.
 #include "common.glsl"
+#include "fetch4.glsl"
 
 layout(constant_id = 3) const int PH = 1;
 layout(constant_id = 4) const int PW = 1;
@@ -61,15 +62,11 @@ void main() {
         const int start = row + ix0, offset = start & 3;
         float held[12];
         [[unroll]] for (int t = 0; t < 3; ++t) {
-          const vec4 texel = texelFetch(x, clamp((start >> 2) + t, 0, int(p.texels) - 1));
+          const vec4 texel = fetch4_clamped(x, (start >> 2) + t, p.texels);
           [[unroll]] for (int k = 0; k < 4; ++k) held[t * 4 + k] = texel[k];
         }
-        // Selects, not an indexed read: a per-lane index into registers would be a loop.
         [[unroll]] for (int s = 0; s < 6; ++s) {
-          values[s] = offset == 0 ? held[s]
-                    : offset == 1 ? held[s + 1]
-                    : offset == 2 ? held[s + 2]
-                                  : held[s + 3];
+          values[s] = at_offset(offset, held[s], held[s + 1], held[s + 2], held[s + 3]);
         }
       } else {
         [[unroll]] for (int s = 0; s < 6; ++s) {

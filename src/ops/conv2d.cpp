@@ -337,31 +337,30 @@ void Conv2d::record(vk::Recorder& recorder, const Tensor& input, const Tensor& w
         return vk::state(context_).pipeline(key("conv2d_depthwise", k_depthwise_local_size,
                                                 {px, vec4}, sizeof(DepthwisePush), 1, 0b0001));
       };
-      const uint32_t element = element_bytes(type_);
-      const uint64_t plane = uint64_t(in.h) * in.w;
+      const uint32_t element = element_bytes(type_), texel4 = 4 * element;
       const bool window_rows = depthwise_window(p, px);
       const uint64_t input_end = input.view.offset + input.view.size;
-      // The input is read through a texel buffer: a dispatch reads the channels that fit one.
-      const uint64_t step = units_per_texel_window(info, plane, element);
+      // The input is read through a texel buffer: a dispatch reads the channels (planes n * c +
+      // channel) that fit one.
       for (uint32_t n = 0; n < o.n; ++n) {
         for (const ChannelRange& r : ranges) {
-          for (uint32_t c0 = r.begin, count = 0; c0 < r.end; c0 += count) {
-            count = uint32_t(std::min<uint64_t>(r.end - c0, step));
-            TexelWindow window = texel_window(
-                info, input.view, (uint64_t(n) * in.c + c0) * plane, count * plane, element);
-            // Texels of 4 where the range, rounded up to whole ones, stays in the input's.
-            const uint64_t texel4 = 4 * element;
-            const uint64_t whole = (window.view.size + texel4 - 1) / texel4 * texel4;
-            const bool vec4 = window_rows && window.view.offset + whole <= input_end;
-            if (vec4) window.view.size = whole;
-            const uint32_t texels = uint32_t(window.view.size / (vec4 ? texel4 : element));
-            const DepthwisePush push{in.h, in.w, o.h, o.w, window.first_texel, c0, c0 - r.begin,
-                                     n * o.c + c0, row_blocks, texels};
-            // x walks one channel's row blocks, z the channels.
-            dispatch(pipeline(vec4), r, window.view, &push, sizeof push,
-                     ceil_div(uint64_t(o.h) * row_blocks, k_depthwise_local_size), 1, count,
-                     vec4 ? activation_texel4_format(type_) : VK_FORMAT_UNDEFINED);
-          }
+          const uint64_t image = uint64_t(n) * in.c;
+          for_each_texel_window(
+              info, input.view, uint64_t(in.h) * in.w, element, image + r.begin, image + r.end,
+              [&](uint64_t first, uint64_t count, TexelWindow window) {
+                // Texels of 4 where the range, rounded up to whole ones, stays in the input's.
+                const uint64_t whole = (window.view.size + texel4 - 1) / texel4 * texel4;
+                const bool vec4 = window_rows && window.view.offset + whole <= input_end;
+                if (vec4) window.view.size = whole;
+                const uint32_t texels = uint32_t(window.view.size / (vec4 ? texel4 : element));
+                const uint32_t c0 = uint32_t(first - image);
+                const DepthwisePush push{in.h, in.w, o.h, o.w, window.first_texel, c0,
+                                         c0 - r.begin, n * o.c + c0, row_blocks, texels};
+                // x walks one channel's row blocks, z the channels.
+                dispatch(pipeline(vec4), r, window.view, &push, sizeof push,
+                         ceil_div(uint64_t(o.h) * row_blocks, k_depthwise_local_size), 1, count,
+                         vec4 ? activation_texel4_format(type_) : VK_FORMAT_UNDEFINED);
+              });
         }
       }
       break;

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -56,6 +57,20 @@ TexelWindow texel_window(const DeviceInfo& info, const vk::BufferView& view, uin
 // How many units of `unit_elements` elements one texel window holds (at least one).
 uint64_t units_per_texel_window(const DeviceInfo& info, uint64_t unit_elements,
                                 uint32_t element_bytes);
+// Calls visit(first, count, window) for consecutive runs of the units begin .. end - 1 (of
+// `unit_elements` elements each) of `view`, each run as many as one texel window holds: one
+// dispatch per run for shaders that read a range of planes or channels.
+template <class Visit>
+void for_each_texel_window(const DeviceInfo& info, const vk::BufferView& view,
+                           uint64_t unit_elements, uint32_t element_bytes, uint64_t begin,
+                           uint64_t end, Visit visit) {
+  const uint64_t step = units_per_texel_window(info, unit_elements, element_bytes);
+  for (uint64_t first = begin, count = 0; first < end; first += count) {
+    count = std::min(end - first, step);
+    visit(first, count,
+          texel_window(info, view, first * unit_elements, count * unit_elements, element_bytes));
+  }
+}
 
 inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 inline uint32_t round_up(uint32_t v, uint32_t m) { return ceil_div(v, m) * m; }

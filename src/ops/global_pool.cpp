@@ -59,19 +59,16 @@ void GlobalPool::record(vk::Recorder& recorder, const Tensor& input, const Tenso
   const uint32_t lanes = uint32_t(std::min<uint64_t>(
       {k_local_size, std::bit_ceil(uint64_t(plane_size)), std::bit_floor(fill)}));
   // A dispatch reads the planes that fit one texel buffer.
-  const uint32_t element = element_bytes(type_);
-  const uint64_t step = units_per_texel_window(context_.info(), plane_size, element);
-  for (uint64_t first = 0, count = 0; first < planes; first += count) {
-    count = std::min(planes - first, step);
-    const TexelWindow window = texel_window(context_.info(), input.view, first * plane_size,
-                                            count * plane_size, element);
-    const Push push{uint32_t(count), plane_size, lanes, window.first_texel, uint32_t(first)};
-    const FlatGrid grid = flat_grid(context_.info(), count * lanes, k_local_size);
-    recorder.dispatch(*pipeline_,
-                      {{window.view, vk::Access::Read, activation_texel_format(type_)},
-                       {output.view, vk::Access::Write}},
-                      &push, sizeof push, grid.x, grid.y, 1, op);
-  }
+  for_each_texel_window(
+      context_.info(), input.view, plane_size, element_bytes(type_), 0, planes,
+      [&](uint64_t first, uint64_t count, const TexelWindow& window) {
+        const Push push{uint32_t(count), plane_size, lanes, window.first_texel, uint32_t(first)};
+        const FlatGrid grid = flat_grid(context_.info(), count * lanes, k_local_size);
+        recorder.dispatch(*pipeline_,
+                          {{window.view, vk::Access::Read, activation_texel_format(type_)},
+                           {output.view, vk::Access::Write}},
+                          &push, sizeof push, grid.x, grid.y, 1, op);
+      });
 }
 
 namespace {

@@ -99,26 +99,26 @@ void Resize::record(vk::Recorder& recorder, const Tensor& input, const Tensor& o
   };
   const float scale_y = source_scale(s.h, o.h, scale(0), params_.transform);
   const float scale_x = source_scale(s.w, o.w, scale(1), params_.transform);
-  const uint32_t element = element_bytes(type);
   const uint64_t plane = uint64_t(s.h) * s.w, planes = uint64_t(s.n) * s.c;
   // A dispatch reads the planes that fit one texel buffer.
-  const uint64_t step = units_per_texel_window(context_.info(), plane, element);
-  for (uint64_t first = 0, count = 0; first < planes; first += count) {
-    count = std::min(planes - first, step);
-    const TexelWindow window = texel_window(context_.info(), input.view, first * plane,
-                                            count * plane, element);
-    const uint64_t invocations = uint64_t(o.h) * o.w * ceil_div(count, k_planes_per_invocation);
-    if (invocations > UINT32_MAX) {
-      throw Error(fmt::format("resize: the output {} is too large for one dispatch", o.str()));
-    }
-    const Push push{uint32_t(invocations), s.h, s.w, o.h, o.w, scale_y, scale_x,
-                    window.first_texel, uint32_t(count), uint32_t(first)};
-    const FlatGrid grid = flat_grid(context_.info(), invocations);
-    recorder.dispatch(*pipeline_,
-                      {{window.view, vk::Access::Read, activation_texel_format(params_.precision)},
-                       {output.view, vk::Access::Write}},
-                      &push, sizeof push, grid.x, grid.y, 1, "resize");
-  }
+  for_each_texel_window(
+      context_.info(), input.view, plane, element_bytes(type), 0, planes,
+      [&](uint64_t first, uint64_t count, const TexelWindow& window) {
+        const uint64_t invocations =
+            uint64_t(o.h) * o.w * ceil_div(count, k_planes_per_invocation);
+        if (invocations > UINT32_MAX) {
+          throw Error(
+              fmt::format("resize: the output {} is too large for one dispatch", o.str()));
+        }
+        const Push push{uint32_t(invocations), s.h, s.w, o.h, o.w, scale_y, scale_x,
+                        window.first_texel, uint32_t(count), uint32_t(first)};
+        const FlatGrid grid = flat_grid(context_.info(), invocations);
+        recorder.dispatch(
+            *pipeline_,
+            {{window.view, vk::Access::Read, activation_texel_format(params_.precision)},
+             {output.view, vk::Access::Write}},
+            &push, sizeof push, grid.x, grid.y, 1, "resize");
+      });
 }
 
 namespace {
