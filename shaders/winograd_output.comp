@@ -5,16 +5,21 @@
 // products M for every tile of this chunk, 4 output channels at a time, into the NCHW output.
 // With ROW4 (the host's choice where the output width is a multiple of 4) a tile's row of 4 is
 // one store: on a CPU device (lavapipe) every store is a loop over the lanes, whatever its width.
+// A dilated layer's tiles hold outputs DH rows and DW columns apart (winograd_tiles.glsl).
 #include "common.glsl"
+#include "winograd_tiles.glsl"
 
 layout(constant_id = 3) const bool HAS_BIAS = true;
 #define ACT_ID 4
 #include "activation.glsl"
-layout(constant_id = 7) const bool ROW4 = false;
+layout(constant_id = 7) const bool ROW4 = false;  // only where DW is 1
+layout(constant_id = 8) const int DH = 1;
+layout(constant_id = 9) const int DW = 1;
 
 layout(push_constant) uniform Push {
   uint oc, oh, ow;                   // output channels and size
   uint tiles_w, tiles_per_image;     // tiles per output row and per image
+  uint res_h, res_w;                 // sub-grids along each axis: min(dilation, output extent)
   uint t0, tc;                       // tiles of this chunk: t0 .. t0 + tc - 1, over the batch
   uint oc4;                          // ceil(oc / 4)
 } p;
@@ -40,7 +45,8 @@ void main() {
   const uint c4 = i / p.tc, tile = i % p.tc;
   const uint t = p.t0 + tile;
   const uint image = t / p.tiles_per_image, in_image = t % p.tiles_per_image;
-  const uint oy0 = (in_image / p.tiles_w) * 4, ox0 = (in_image % p.tiles_w) * 4;
+  const uint oy0 = uint(tile_origin(in_image / p.tiles_w, p.res_h, DH));
+  const uint ox0 = uint(tile_origin(in_image % p.tiles_w, p.res_w, DW));
 
   const uint stride = p.oc4 * p.tc;
   vec4 cols[4][6];  // A^T M: [output row][xi column]
@@ -63,16 +69,16 @@ void main() {
       [[unroll]] for (int r = 0; r < 4; ++r) {
         vec4 v;
         [[unroll]] for (int s = 0; s < 4; ++s) v[s] = activate(y4[r][s][j] + b);
-        if (o < p.oc && oy0 + r < p.oh) y_row4[((plane + oy0 + r) * p.ow + ox0) / 4] = svec4(v);
+        const uint oy = oy0 + DH * r;
+        if (o < p.oc && oy < p.oh) y_row4[((plane + oy) * p.ow + ox0) / 4] = svec4(v);
       }
       continue;
     }
     [[unroll]] for (int r = 0; r < 4; ++r) {
       [[unroll]] for (int s = 0; s < 4; ++s) {
         const float v = y4[r][s][j] + b;
-        if (o < p.oc && oy0 + r < p.oh && ox0 + s < p.ow) {
-          y[(plane + oy0 + r) * p.ow + ox0 + s] = sfloat(activate(v));
-        }
+        const uint oy = oy0 + DH * r, ox = ox0 + DW * s;
+        if (o < p.oc && oy < p.oh && ox < p.ow) y[(plane + oy) * p.ow + ox] = sfloat(activate(v));
       }
     }
   }

@@ -8,6 +8,7 @@
 
 #include "harness.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/packed_gemm.hpp"
 
 namespace vkseg::test {
 namespace {
@@ -242,6 +243,33 @@ TEST_P(Conv2dAtPrecision, PackedGemmVariantsOnRandomWideShapes) {
       continue;
     }
     check_conv2d(precision(), p, in);
+  }
+}
+
+// Dilated 3x3 layers, which Winograd runs on sub-grids of outputs `dilation` apart: DeepLab's
+// dilations (2, 4, 12 with padding = dilation), unequal ones, maps smaller than the dilation (a
+// sub-grid of one point), asymmetric padding, batches, chunked workspaces, and inputs read 4 at a
+// time (whole texels of 4, dilation_w <= 3) and one at a time.
+TEST_P(Conv2dAtPrecision, DilatedWinogradOnSubGrids) {
+  struct Case {
+    uint32_t c, oc, dh, dw, pad_h, pad_w;
+    ops::Shape in;
+    uint64_t budget;
+  };
+  const Case cases[] = {
+      {8, 12, 2, 2, 2, 2, {1, 8, 17, 19}, 0},     {16, 8, 4, 4, 4, 4, {2, 16, 13, 10}, 4096},
+      {4, 20, 12, 12, 12, 12, {1, 4, 29, 26}, 0}, {12, 9, 3, 2, 3, 2, {1, 12, 11, 16}, 0},
+      {5, 7, 2, 5, 1, 6, {1, 5, 9, 7}, 4096},     {8, 8, 6, 7, 6, 7, {1, 8, 4, 3}, 0},
+      {9, 16, 1, 3, 1, 3, {2, 9, 6, 12}, 0}};
+  for (const Case& c : cases) {
+    ops::Conv2dParams p{.in_channels = c.c, .out_channels = c.oc, .kernel_h = 3, .kernel_w = 3,
+                        .pad_h = c.pad_h, .pad_w = c.pad_w, .dilation_h = c.dh,
+                        .dilation_w = c.dw, .activation = k_relu, .workspace_budget = c.budget};
+    if (c.budget) p.pad_bottom = c.pad_h - 1;
+    // Winograd runs wherever its GEMM does (subgroups of 8 or more).
+    EXPECT_EQ(ops::Conv2d::supports(context(), p, ops::Conv2dVariant::Winograd),
+              ops::PackedGemm::supported(context()));
+    check_conv2d(precision(), p, c.in);
   }
 }
 

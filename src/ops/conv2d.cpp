@@ -143,6 +143,9 @@ Conv2dVariant auto_variant(const Context& context, const Conv2dParams& p) {
   if (info.type != "CPU" && fits(info, k_small_tile)) return Conv2dVariant::Tiled;
   // On CPUs (what autotuning on lavapipe measures): Winograd for 3x3 layers, the packed GEMM
   // where both the GEMM depth and the output channels fill its blocks, register blocks else.
+  // Dilated, its tiles lie on sub-grids of about extent / dilation points padded to 4: it does
+  // no more multiplications than im2col down to 2 points a sub-grid, which is where ASPP's
+  // largest rate meets the map it was trained for (36 at 65x65), and reads far less.
   if (Conv2d::supports(context, p, Conv2dVariant::Winograd) && p.in_channels >= 8) {
     return Conv2dVariant::Winograd;
   }

@@ -16,7 +16,7 @@ struct Im2colPush {
   uint32_t c, h, w, ow, image, col0, n, k, k4, first_row, rows, row_blocks, texels;
 };
 struct WinogradPush {
-  uint32_t c, h, w, tiles_w, tiles_per_image, t0, tc, c4;
+  uint32_t c, h, w, tiles_w, tiles_per_image, res_h, res_w, t0, tc, c4;
   uint32_t texels;  // winograd_input.comp: texels in its input binding
 };
 
@@ -31,16 +31,18 @@ uint32_t units_per_chunk(uint64_t budget, uint64_t unit_bytes, uint64_t unit_tex
 }
 
 // How im2col_pack.comp and winograd_input.comp bind their whole input: in texels of 4
-// activations where its range holds whole ones (they then fetch 4 at a time), else one a texel.
+// activations where that pays (`four_pays`) and its range holds whole ones (they then fetch 4 at
+// a time), else one a texel.
 struct InputTexels {
   bool four;
   VkFormat format;
   uint32_t count;
 };
-InputTexels whole_input_texels(const vk::BufferView& view, Precision precision) {
+InputTexels whole_input_texels(const vk::BufferView& view, Precision precision,
+                               bool four_pays = true) {
   const DType type = storage_type(precision);
   const uint64_t texel4 = 4 * element_bytes(type);
-  if (view.size % texel4 == 0) {
+  if (four_pays && view.size % texel4 == 0) {
     return {true, activation_texel4_format(type), uint32_t(view.size / texel4)};
   }
   return {false, activation_texel_format(type), uint32_t(view.size / element_bytes(type))};
@@ -146,14 +148,21 @@ void Im2colConv::record(vk::Recorder& recorder, const Tensor& input, const Tenso
 
 namespace {
 
-// winograd_output.comp's workgroup size, bias flag, fused activation and whether it stores
-// rows of 4 (output rows of whole texels of 4).
+// winograd_output.comp's workgroup size, bias flag, fused activation, whether it stores rows of
+// 4 (undilated output rows of whole texels of 4) and the dilation.
 std::vector<uint32_t> winograd_output_constants(const Conv2dParams& p, uint32_t output_width) {
   std::vector<uint32_t> constants{k_flat_local_size, 1, 1, p.bias};
   const std::vector<uint32_t> activation = p.activation.constants();
   constants.insert(constants.end(), activation.begin(), activation.end());
-  constants.push_back(output_width % 4 == 0);
+  constants.push_back(p.dilation_w == 1 && output_width % 4 == 0);
+  constants.push_back(p.dilation_h);
+  constants.push_back(p.dilation_w);
   return constants;
+}
+
+// Tiles along an output axis of `extent` dilated by `dilation`: 4 points of each sub-grid a tile.
+uint32_t tiles_along(uint32_t extent, uint32_t dilation) {
+  return std::min(dilation, extent) * ceil_div(ceil_div(extent, dilation), 4);
 }
 
 }  // namespace
@@ -164,7 +173,7 @@ WinogradConv::WinogradConv(Context& context, const Conv2dParams& params)
 
 bool WinogradConv::applies(const Conv2dParams& p) {
   return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 &&
-         p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1;
+         p.groups == 1;
 }
 
 uint64_t WinogradConv::weight_floats() const {
@@ -191,8 +200,9 @@ std::vector<float> WinogradConv::prepare_weights(const std::vector<float>& weigh
 
 WinogradConv::Chunking WinogradConv::chunking(const Shape& o) const {
   Chunking ch{};
-  ch.tiles_w = ceil_div(o.w, 4);
-  ch.tiles_per_image = ch.tiles_w * ceil_div(o.h, 4);
+  ch.res_h = std::min(params_.dilation_h, o.h), ch.res_w = std::min(params_.dilation_w, o.w);
+  ch.tiles_w = tiles_along(o.w, params_.dilation_w);
+  ch.tiles_per_image = ch.tiles_w * tiles_along(o.h, params_.dilation_h);
   ch.total = ch.tiles_per_image * o.n;
   const uint32_t c4 = texels4(params_.in_channels), oc4 = texels4(params_.out_channels);
   ch.per_chunk = units_per_chunk(params_.workspace_budget, 36 * 16 * uint64_t(c4 + oc4), 36 * uint64_t(std::max(c4, oc4)),
@@ -218,10 +228,14 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
   const Chunking ch = chunking(o);
   const uint32_t c4 = texels4(p.in_channels), oc4 = texels4(p.out_channels);
   const DeviceInfo& info = context_.info();
-  const InputTexels input_texels = whole_input_texels(input.view, p.precision);
+  // A patch row's 6 inputs lie in fewer than 6 texels of 4 while they are at most 3 apart.
+  const InputTexels input_texels =
+      whole_input_texels(input.view, p.precision, p.dilation_w <= 3);
   const vk::Pipeline& transform_in = vk::state(context_).pipeline(
-      {"winograd_input", {k_flat_local_size, 1, 1, p.pad_h, p.pad_w, input_texels.four}, 2,
-       sizeof(WinogradPush), 0b01});
+      {"winograd_input",
+       {k_flat_local_size, 1, 1, p.pad_h, p.pad_w, input_texels.four, p.dilation_h,
+        p.dilation_w},
+       2, sizeof(WinogradPush), 0b01});
   const vk::Pipeline& transform_out = vk::state(context_).pipeline(
       {shader_variant(context_, "conv2d", "winograd_output", p.precision),
        winograd_output_constants(p, o.w), 3, sizeof(WinogradPush), 0b001});
@@ -231,8 +245,9 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
     const vk::BufferView v{workspace.view.buffer, workspace.view.offset, 36 * 16 * uint64_t(c4) * tc};
     const vk::BufferView m{workspace.view.buffer, workspace.view.offset + ch.m_offset,
                            36 * 16 * uint64_t(oc4) * tc};
-    const WinogradPush in_push{in.c,           in.h, in.w, ch.tiles_w, ch.tiles_per_image,
-                               t0,             tc,   c4,   input_texels.count};
+    const WinogradPush in_push{in.c,     in.h,     in.w, ch.tiles_w, ch.tiles_per_image,
+                               ch.res_h, ch.res_w, t0,   tc,         c4,
+                               input_texels.count};
     FlatGrid grid = flat_grid(info, uint64_t(c4) * tc);
     recorder.dispatch(transform_in,
                       {{input.view, vk::Access::Read, input_texels.format}, {v, vk::Access::Write}},
@@ -242,7 +257,8 @@ void WinogradConv::record(vk::Recorder& recorder, const Tensor& input, const Ten
     d.a_batch = uint32_t(a_batch), d.b_batch = c4 * tc;
     d.out_batch = oc4 * tc, d.out_row = tc;
     gemm_.record(recorder, weight.view, v, nullptr, m, d);
-    const WinogradPush out_push{o.c, o.h, o.w, ch.tiles_w, ch.tiles_per_image, t0, tc, oc4, 0};
+    const WinogradPush out_push{o.c,      o.h, o.w, ch.tiles_w, ch.tiles_per_image, ch.res_h,
+                                ch.res_w, t0,  tc,  oc4,        0};
     grid = flat_grid(info, uint64_t(oc4) * tc);
     // Without a bias, binding 1 gets a few bytes of the products; the shader never reads it.
     const vk::BufferView bias_view = bias ? bias->view : vk::BufferView{m.buffer, m.offset, 16};

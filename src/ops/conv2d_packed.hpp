@@ -41,8 +41,9 @@ class Im2colConv : public PackedConv {
   uint32_t k_;  // GEMM depth: in_channels * kernel_h * kernel_w
 };
 
-// Winograd F(4x4, 3x3) for 3x3, stride-1, dilation-1 layers: input transform, 36 GEMMs over
-// channels, output transform (with bias and ReLU). 4x fewer multiplications than im2col. The
+// Winograd F(4x4, 3x3) for 3x3, stride-1 layers: input transform, 36 GEMMs over channels, output
+// transform (with bias and ReLU). 4x fewer multiplications than im2col; a dilated layer runs as
+// undilated ones on its sub-grids, whose tiles waste more the fewer points a sub-grid has. The
 // transformed weights stay fp32 at every precision: the transforms cancel large terms, and
 // fp16-rounded transformed weights cost about 10x the error of fp16 inputs.
 class WinogradConv : public PackedConv {
@@ -57,6 +58,7 @@ class WinogradConv : public PackedConv {
 
  private:
   struct Chunking {
+    uint32_t res_h, res_w;  // sub-grids of a dilated layer along each axis
     uint32_t tiles_w, tiles_per_image, total, per_chunk;
     uint64_t v_bytes, m_offset, m_bytes;
   };

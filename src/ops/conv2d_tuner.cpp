@@ -55,8 +55,20 @@ Proxy proxy_of(const Conv2dParams& p) {
   }
   const double per_pixel = 2.0 * proxy.params.out_channels * (p.in_channels / p.groups) *
                            p.kernel_h * p.kernel_w;
-  const uint32_t side =
-      uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 32.0, 128.0));
+  uint32_t side = uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 32.0, 128.0));
+  // A dilated layer's choice depends on how many points its sub-grids (outputs `dilation` apart)
+  // hold: Winograd pads them to tiles of 4. ASPP's rates are about half the map they were
+  // trained for, so the proxy's map spans at least 3 points a sub-grid, with output channels cut
+  // to keep its work.
+  const uint32_t dilation = std::max(p.dilation_h, p.dilation_w);
+  if (const uint32_t wide = std::min<uint32_t>(128, 2 * dilation + 1);
+      p.groups == 1 && wide > side) {
+    const uint32_t oc = proxy.params.out_channels;
+    const double shrink = double(side) * side / (double(wide) * wide);
+    proxy.params.out_channels =
+        std::max(std::min(oc, 64u), uint32_t(oc * shrink) / 16 * 16);
+    side = wide;
+  }
   auto input_extent = [&](uint32_t k, uint32_t s, uint32_t pad0, uint32_t pad1, uint32_t d) {
     const int64_t in = int64_t(side - 1) * s + int64_t(d) * (k - 1) + 1 - pad0 - int64_t(pad1);
     return uint32_t(std::max<int64_t>(in, 1));
