@@ -113,6 +113,7 @@ class PyNetwork {
     const Precision p = parse_precision(precision);
     py::gil_scoped_release released;
     network_ = std::make_unique<Network>(*context_, model_, p);
+    model_ = network_->model();  // the network's copy, without the host weights
   }
 
   const Model& model() const { return model_; }

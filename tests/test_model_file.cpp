@@ -86,6 +86,28 @@ TEST(ModelFile, RoundTripsAndRuns) {
   EXPECT_EQ(session.output_shape(), (Shape4{2, 4, 5, 7}));
 }
 
+// A network keeps no host copy of the weights: one made from a model that is then dropped runs as
+// one whose model is kept, and its own model describes the network but cannot make another.
+TEST(ModelFile, NetworkRunsWithoutTheHostWeights) {
+  const std::string path = temp_path("tiny.vkseg");
+  detail::save_model(tiny_model(), path);
+  const Model kept = Model::load(path);
+  Network reference(context(), kept);
+  Network network(context(), Model::load(path));
+  EXPECT_EQ(network.model().parameter_count(), 112u);
+  EXPECT_EQ(network.model().arch(), "test");
+  EXPECT_EQ(network.model().classes().size(), 4u);
+  EXPECT_EQ(kept.parameter_count(), 112u);
+  const std::vector<float> x = random_floats(2 * 3 * 5 * 7);
+  std::vector<float> expected(2 * 4 * 5 * 7), got(expected.size());
+  Session(reference, 2, 5, 7).run(x.data(), expected.data());
+  Session(network, 2, 5, 7).run(x.data(), got.data());
+  EXPECT_EQ(got, expected);
+  EXPECT_CONTAINS(error_of([&] { Network another(context(), network.model()); }),
+                  "load the model file again");
+  Network again(context(), kept);  // the caller's model still holds them
+}
+
 // Files of format version 1 (the bundled demo model, and every file converted before the graph
 // engine) load, upgraded to today's ops, and save again as version 2 with the same graph.
 TEST(ModelFile, ReadsFormatVersion1) {

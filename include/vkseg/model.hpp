@@ -72,7 +72,9 @@ class Model {
 // A model on a device: weights uploaded once and pipelines created once. Sessions of any input
 // size share it, and may be created and run on different threads at once. At Precision::Fp16
 // the weights are converted to fp16 on upload and activations are fp16 (see precision.hpp);
-// throws Error where the device lacks 16-bit storage buffers.
+// throws Error where the device lacks 16-bit storage buffers. The network keeps no host copy of
+// the weights: once the caller's Model is gone, so are they (a CPU device's memory holds only
+// the uploaded ones).
 class Network {
  public:
   Network(Context& context, const Model& model, Precision precision = Precision::Fp32);
@@ -80,6 +82,8 @@ class Network {
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
+  // The model without its weights (parameter_count() still counts them): what describes it,
+  // not what creates another network, which takes a Model from Model::load.
   const Model& model() const;
   Precision precision() const;
   Context& context() const;

@@ -111,6 +111,8 @@ typedef enum vkseg_precision {
   VKSEG_PRECISION_MAX_ENUM = 0x7fffffff
 } vkseg_precision;
 
+/* The network keeps no host copy of the model's weights: destroying the model once its networks
+   are created frees them. */
 vkseg_status vkseg_network_create(vkseg_context* context, const vkseg_model* model,
                                   vkseg_precision precision, vkseg_network** network);
 void vkseg_network_destroy(vkseg_network* network);

@@ -321,9 +321,27 @@ const std::string& Model::weight_dtype() const { return data_->weight_dtype; }
 const std::vector<std::string>& Model::notes() const { return data_->notes; }
 
 uint64_t Model::parameter_count() const {
+  if (data_->weights_released) return data_->released_parameters;
   uint64_t total = 0;
   for (const auto& [name, w] : data_->weights) total += w.values.size();
   return total;
+}
+
+Model detail::ModelAccess::without_weights(const Model& model) {
+  auto data = std::make_shared<ModelData>();
+  const ModelData& full = *model.data_;
+  data->arch = full.arch;
+  data->graph = full.graph;
+  data->preprocess = full.preprocess;
+  data->classes = full.classes;
+  data->weight_dtype = full.weight_dtype;
+  data->input_channels = full.input_channels;
+  data->input_multiple = full.input_multiple;
+  data->min_input = full.min_input;
+  data->notes = full.notes;
+  data->weights_released = true;
+  data->released_parameters = model.parameter_count();
+  return Model(std::move(data));
 }
 
 }  // namespace vkseg

@@ -28,6 +28,11 @@ struct ModelData {
   // What the converter assumed where the checkpoint could be read two ways, and how to choose
   // otherwise; shown by `vkseg convert` and `vkseg info`.
   std::vector<std::string> notes;
+  // A network's own copy of its model drops the weights once they are on the device (the host
+  // copy would double a CPU device's memory); it keeps how many there were. Any field added
+  // here is copied by ModelAccess::without_weights too.
+  bool weights_released = false;
+  uint64_t released_parameters = 0;
 };
 
 // Model file format version written into the metadata. Version 1 (the FCN-only graph) is read
@@ -55,6 +60,8 @@ std::vector<ClassInfo> default_classes(uint32_t count);
 struct ModelAccess {
   static const ModelData& data(const Model& model) { return *model.data_; }
   static Model make(std::shared_ptr<const ModelData> data) { return Model(std::move(data)); }
+  // The model without its weights (see ModelData::weights_released).
+  static Model without_weights(const Model& model);
 };
 
 }  // namespace vkseg::detail

@@ -77,6 +77,10 @@ Network::Network(Context& context, const Model& model, Precision precision)
                               ops::Argmax(context, precision), std::nullopt}) {
   if (precision == Precision::Fp16) state_->convert.emplace(context);
   const detail::ModelData& data = detail::ModelAccess::data(model);
+  if (data.weights_released) {
+    throw Error("this model is a network's copy, whose weights were released on upload: load "
+                "the model file again to create another network");
+  }
   std::vector<std::vector<ops::DeviceWeight>> weights;
   for (const Node& n : data.graph.nodes) {
     try {
@@ -109,6 +113,7 @@ Network::Network(Context& context, const Model& model, Precision precision)
       t.view = state_->weights.view(t.view.offset, t.view.size);
     }
   }
+  state_->model = detail::ModelAccess::without_weights(model);
 }
 
 Network::~Network() = default;

@@ -21,7 +21,8 @@ struct DeviceWeight {
 };
 
 // What an op's factory gets: the device, the (validated) node, the model's weights and the
-// network's precision.
+// network's precision. The weights live only while the network is created (it then releases
+// its copy of them): an op reads them in its constructor and in device_weights(), never later.
 struct OpBuild {
   Context& context;
   const graph::Node& node;

@@ -63,10 +63,11 @@ int cmd_bench(const std::vector<std::string>& arguments) {
   const uint32_t iters = args.uint_value("--iters", 1, 100000).value_or(10);
   const uint32_t warmup = args.uint_value("--warmup", 0, 100000).value_or(3);
 
-  const Model model = Model::load(args.positional()[0]);
+  Model model = Model::load(args.positional()[0]);
   Context context(context_options(args));
   context.reset_peak_memory();
   Network network(context, model, precision);
+  model = network.model();  // drops the host copy of the weights
   // Only for the CRF's image: a Segmenter takes RGB models only.
   std::optional<Segmenter> segmenter;
   if (image) segmenter.emplace(network);

@@ -56,9 +56,10 @@ int cmd_eval(const std::vector<std::string>& arguments) {
   const auto pairs = pair_files(*args.value("--images"), *args.value("--labels"));
   const uint32_t ignore = args.uint_value("--ignore", 0, 255).value_or(255);
 
-  const Model model = Model::load(args.positional()[0]);
+  Model model = Model::load(args.positional()[0]);
   Context context(context_options(args));
   Network network(context, model, precision);
+  model = network.model();  // drops the host copy of the weights
   Segmenter segmenter(network, crf);
   Evaluator evaluator(segmenter, ignore);
 

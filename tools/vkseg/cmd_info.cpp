@@ -20,11 +20,12 @@ int cmd_info(const std::vector<std::string>& arguments) {
   if (args.positional().size() != 1) {
     throw Error("info: usage: vkseg info MODEL [--size HxW] [--batch N] [--device N]");
   }
-  const Model model = Model::load(args.positional()[0]);
+  Model model = Model::load(args.positional()[0]);
   const auto [height, width] = parse_size(args.value_or("--size", "512x512"));
   const uint32_t batch = args.uint_value("--batch", 1, 4096).value_or(1);
   Context context(context_options(args));
   Network network(context, model);
+  model = network.model();  // drops the host copy of the weights
   Session session(network, batch, height, width);
 
   const Preprocess& p = model.preprocess();

@@ -19,7 +19,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
   const auto output = args.value("--output");
   if (!input || !output) throw Error("run: --input and --output are required");
   check_outputs("run", {{*output, *input}}, {args.positional()[0], *input}, args.has("--force"));
-  const Model model = Model::load(args.positional()[0]);
+  Model model = Model::load(args.positional()[0]);
   NpyArray array = read_npy(*input);
   auto& s = array.shape;
   if (s.size() == 3) s.insert(s.begin(), 1);
@@ -30,6 +30,7 @@ int cmd_run(const std::vector<std::string>& arguments) {
   }
   Context context(context_options(args));
   Network network(context, model);
+  model = network.model();  // drops the host copy of the weights
   Session session(network, uint32_t(s[0]), uint32_t(s[2]), uint32_t(s[3]));
   const Shape4 out = session.output_shape();
   std::vector<float> logits(static_cast<size_t>(out[0]) * out[1] * out[2] * out[3]);

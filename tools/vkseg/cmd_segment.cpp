@@ -50,12 +50,13 @@ int cmd_segment(const std::vector<std::string>& arguments) {
   }
   check_outputs("segment", planned, args.positional(), args.has("--force"));
 
-  const Model model = Model::load(args.positional()[0]);
+  Model model = Model::load(args.positional()[0]);
   if (model.classes().size() > 256) {
     throw Error(fmt::format("segment: {} classes do not fit an 8-bit PNG", model.classes().size()));
   }
   Context context(context_options(args));
   Network network(context, model, precision);
+  model = network.model();  // drops the host copy of the weights
   Segmenter segmenter(network, crf);
   std::vector<std::array<uint8_t, 3>> palette;
   for (const ClassInfo& c : model.classes()) palette.push_back(c.rgb);
