@@ -24,7 +24,7 @@ constexpr Conv2dVariant k_candidates[] = {Conv2dVariant::Direct,    Conv2dVarian
                                           Conv2dVariant::Pointwise, Conv2dVariant::Tiled,
                                           Conv2dVariant::Im2col,    Conv2dVariant::Winograd,
                                           Conv2dVariant::Depthwise};
-constexpr double k_proxy_flops = 2.5e8;
+constexpr double k_proxy_flops = 1e9;
 constexpr uint64_t k_proxy_weights = uint64_t(4) << 20;
 
 std::optional<Conv2dVariant> variant_named(const std::string& name) {
@@ -46,13 +46,17 @@ struct Proxy {
   Shape input;
 };
 
+// The output channels the proxy keeps of k_proxy_weights.
+uint32_t proxy_channels(const Conv2dParams& p) {
+  if (p.groups != 1) return p.out_channels;
+  const uint64_t per_channel = uint64_t(p.in_channels) * p.kernel_h * p.kernel_w;
+  const uint64_t cap = std::max<uint64_t>(64, k_proxy_weights / per_channel / 16 * 16);
+  return uint32_t(std::min<uint64_t>(p.out_channels, cap));
+}
+
 Proxy proxy_of(const Conv2dParams& p) {
   Proxy proxy{p, {}};
-  const uint64_t per_channel = uint64_t(p.in_channels / p.groups) * p.kernel_h * p.kernel_w;
-  if (p.groups == 1) {
-    const uint64_t cap = std::max<uint64_t>(64, k_proxy_weights / per_channel / 16 * 16);
-    proxy.params.out_channels = uint32_t(std::min<uint64_t>(p.out_channels, cap));
-  }
+  proxy.params.out_channels = proxy_channels(p);
   const double per_pixel = 2.0 * proxy.params.out_channels * (p.in_channels / p.groups) *
                            p.kernel_h * p.kernel_w;
   uint32_t side = uint32_t(std::clamp(std::sqrt(k_proxy_flops / per_pixel), 32.0, 128.0));
@@ -132,10 +136,16 @@ double time_variant(Context& context, const Proxy& proxy, Conv2dVariant variant,
 // which only a layer with much work per output pixel repays: grouped and depthwise layers, and
 // thin ones like MobileNet's expansions or a ResNet bottleneck's 1x1 reductions, are left to the
 // rules.
+//
+// Nor is a layer whose proxy keeps under a quarter of its weights: the proxy's stay in the CPU's
+// caches where the layer's stream from memory, which changes the ranking (a Caffe FCN's fc6,
+// 7x7 512 -> 4096, 411 MB, on a Xeon's lavapipe: conv2d_gemm 1.65x ahead of im2col on its
+// 160-channel proxy, 1.15x behind on the layer at 512x512, 1926 against 1680 ms).
 bool worth_timing(const Conv2dParams& p) {
   constexpr uint64_t k_min_macs_per_pixel = 32768;  // VGG's 64 -> 64 3x3 is 36864
   const uint64_t macs = uint64_t(p.in_channels) * p.out_channels * p.kernel_h * p.kernel_w;
-  return p.groups == 1 && macs >= k_min_macs_per_pixel;
+  return p.groups == 1 && macs >= k_min_macs_per_pixel &&
+         uint64_t(proxy_channels(p)) * 4 >= p.out_channels;
 }
 
 // The file maps each layer key to {"variant", "proxy", "ms": {variant: best ms}}; a bare variant
