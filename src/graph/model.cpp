@@ -329,16 +329,7 @@ uint64_t Model::parameter_count() const {
 
 Model detail::ModelAccess::without_weights(const Model& model) {
   auto data = std::make_shared<ModelData>();
-  const ModelData& full = *model.data_;
-  data->arch = full.arch;
-  data->graph = full.graph;
-  data->preprocess = full.preprocess;
-  data->classes = full.classes;
-  data->weight_dtype = full.weight_dtype;
-  data->input_channels = full.input_channels;
-  data->input_multiple = full.input_multiple;
-  data->min_input = full.min_input;
-  data->notes = full.notes;
+  static_cast<ModelDescription&>(*data) = *model.data_;
   data->weights_released = true;
   data->released_parameters = model.parameter_count();
   return Model(std::move(data));

@@ -13,10 +13,10 @@ namespace vkseg::detail {
 
 using WeightTensor = graph::WeightTensor;
 
-struct ModelData {
+// Everything of a model but its weights.
+struct ModelDescription {
   std::string arch;
   graph::Graph graph;
-  graph::Weights weights;
   Preprocess preprocess;
   std::vector<ClassInfo> classes;
   std::string weight_dtype = "fp32";
@@ -29,10 +29,13 @@ struct ModelData {
   // otherwise; shown by `vkseg convert` and `vkseg info`.
   std::vector<std::string> notes;
   // A network's own copy of its model drops the weights once they are on the device (the host
-  // copy would double a CPU device's memory); it keeps how many there were. Any field added
-  // here is copied by ModelAccess::without_weights too.
+  // copy would double a CPU device's memory); it keeps how many there were.
   bool weights_released = false;
   uint64_t released_parameters = 0;
+};
+
+struct ModelData : ModelDescription {
+  graph::Weights weights;
 };
 
 // Model file format version written into the metadata. Version 1 (the FCN-only graph) is read

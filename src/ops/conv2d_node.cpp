@@ -60,8 +60,8 @@ class Conv2dNode : public NodeOp {
     return conv_.workspace_bytes(inputs[0]);
   }
   void record(vk::Recorder& recorder, const OpIo& io) const override {
-    conv_.record(recorder, io.inputs[0], io.weights[0], io.weights.size() > 1 ? &io.weights[1] : nullptr,
-                 io.outputs[0], &io.workspace);
+    const Tensor* bias = io.weights.size() > 1 ? &io.weights[1] : nullptr;
+    conv_.record(recorder, io.inputs[0], io.weights[0], bias, io.outputs[0], &io.workspace);
   }
 
  private:

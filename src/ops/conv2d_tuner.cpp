@@ -46,7 +46,7 @@ struct Proxy {
   Shape input;
 };
 
-// The output channels the proxy keeps of k_proxy_weights.
+// The output channels a proxy keeps: as many as fit k_proxy_weights, at least 64.
 uint32_t proxy_channels(const Conv2dParams& p) {
   if (p.groups != 1) return p.out_channels;
   const uint64_t per_channel = uint64_t(p.in_channels) * p.kernel_h * p.kernel_w;

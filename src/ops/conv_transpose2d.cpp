@@ -279,8 +279,8 @@ class ConvTranspose2dNode : public NodeOp {
     }
     if (fuse_ == Fuse::CropAdd || fuse_ == Fuse::AddCropped) fusion.addend = &io.inputs[1];
     if (fuse_ == Fuse::AddCropped) fusion.addend_y = offset_y_, fusion.addend_x = offset_x_;
-    op_.record(recorder, io.inputs[0], io.weights[0], io.weights.size() > 1 ? &io.weights[1] : nullptr,
-               io.outputs[0], fusion);
+    const Tensor* bias = io.weights.size() > 1 ? &io.weights[1] : nullptr;
+    op_.record(recorder, io.inputs[0], io.weights[0], bias, io.outputs[0], fusion);
   }
 
  private:

@@ -17,12 +17,11 @@ int cmd_tune(const std::vector<std::string>& arguments) {
     throw Error("tune: usage: vkseg tune MODEL [--precision fp32|fp16] [--json] [--device N]");
   }
   const Precision precision = parse_precision(args.value_or("--precision", "fp32"));
-  Model model = Model::load(args.positional()[0]);
+  const Model model = Model::load(args.positional()[0]);
   ContextOptions options = context_options(args);
   options.retune = true;
   Context context(options);
   const Network network(context, model, precision);
-  model = network.model();  // drops the host copy of the weights
   const std::vector<TuningRecord> records = context.tuning_records();
   if (args.has("--json")) {
     for (const TuningRecord& r : records) {
